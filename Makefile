@@ -1,0 +1,42 @@
+# Newsroom developer commands. `make up` and `make test` work on a fresh machine:
+# they bootstrap uv into .tools/, the locked environment into .venv/, and the
+# Kafka jars into .cache/ (all ignored by git) before doing anything else.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := $(CURDIR)/.tools/bin/uv
+VENV := $(CURDIR)/.venv
+PYTEST_ARGS ?=
+
+.PHONY: up down test lint fmt env clean
+
+$(UV):
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
+	$(UV) sync --frozen --all-packages --quiet
+	touch $@
+
+env: $(VENV)/.synced
+
+up: env
+	$(VENV)/bin/newsroom-stack up
+
+down: env
+	$(VENV)/bin/newsroom-stack down
+
+lint: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: env
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(VENV)/bin/newsroom-stack prepare
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(CURDIR)/.tools $(CURDIR)/var
