@@ -1,0 +1,1 @@
+"""Code every Newsroom service shares. Importing it never connects to anything."""

@@ -1,0 +1,123 @@
+"""Typed settings read from prefixed environment variables.
+
+A service declares a frozen dataclass of its settings and reads it with
+`load_settings(UsersSettings, prefix="USERS_")`. Field `database_url` is read
+from `USERS_DATABASE_URL`. Values typed `Secret` never show in `repr` or logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+S = TypeVar("S")
+
+# Read without the service prefix: one broker address serves every service.
+UNPREFIXED = frozenset({"kafka_bootstrap_servers", "otel_exporter_otlp_endpoint"})
+
+
+class Secret:
+    """A string that is masked wherever it could be printed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        """The secret value itself; call it only where it is used."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or cannot be parsed."""
+
+
+def _convert(raw: str, target: Any, name: str) -> Any:
+    origin = typing.get_origin(target)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(target) if a is not type(None)]
+        return _convert(raw, inner[0], name)
+    if origin is tuple:
+        (item,) = typing.get_args(target)[:1]
+        return tuple(_convert(p.strip(), item, name) for p in raw.split(",") if p.strip())
+    if target is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{name}: expected a boolean, got {raw!r}")
+    if target is int or target is float:
+        try:
+            return target(raw)
+        except ValueError:
+            raise SettingsError(f"{name}: expected {target.__name__}, got {raw!r}") from None
+    if target is Secret:
+        return Secret(raw)
+    return raw
+
+
+def env_name(prefix: str, field_name: str) -> str:
+    """The environment variable a settings field is read from."""
+    if field_name in UNPREFIXED:
+        return field_name.upper()
+    return f"{prefix}{field_name}".upper()
+
+
+def load_settings(cls: type[S], *, prefix: str, environ: Mapping[str, str] | None = None) -> S:
+    """Build settings `cls` from `environ` (default: the process environment)."""
+    environ = os.environ if environ is None else environ
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        name = env_name(prefix, field.name)
+        # A prefixed value wins over the shared one, so one service can be pointed elsewhere.
+        raw = environ.get(f"{prefix}{field.name}".upper(), environ.get(name))
+        if raw is None:
+            if (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            ):
+                raise SettingsError(f"{name} is required")
+            continue
+        values[field.name] = _convert(raw, hints[field.name], name)
+    return cls(**values)
+
+
+def settings_env_names(cls: type[Any], *, prefix: str) -> set[str]:
+    """Every environment variable `cls` reads (used by the chart drift check)."""
+    return {env_name(prefix, f.name) for f in dataclasses.fields(cls)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """Settings every service has; a service subclasses it with its own fields."""
+
+    database_url: Secret
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    log_level: str = "INFO"
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+    db_pool_timeout: float = 3.0
+    db_statement_timeout_ms: int = 5000
+    worker_http_port: int = 9090
+    otel_exporter_otlp_endpoint: str = ""

@@ -1,0 +1,347 @@
+"""The consumer runner: exactly-once effect on top of Kafka's at-least-once delivery.
+
+For each polled batch, one database transaction records the event ids in
+`processed_events` (skipping ids already there) and applies the handler to the
+new events; offsets are committed only after that transaction commits. A
+crash anywhere replays the batch, and the replay changes nothing.
+
+A batch that fails is retried event by event; an event that keeps failing, or
+that is not a CloudEvent at all, goes to the dead-letter topic and the
+partition moves on. A database that is down is not a poison message: the
+runner waits and retries the same batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata
+from opentelemetry import trace
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+
+from newsroom_common import telemetry
+from newsroom_common.events import CloudEvent, MalformedEvent
+from newsroom_common.kafka_clients import bootstrap_list
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("newsroom_common.consumer")
+
+
+class BatchHandler(Protocol):
+    """Applies new (never seen) events inside the batch's transaction."""
+
+    def __call__(self, connection: Connection, events: Sequence[CloudEvent]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Received:
+    """One Kafka record with its decoded event (or why it could not be decoded)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    event: CloudEvent | None
+    error: str | None
+
+
+@dataclass
+class ConsumerStats:
+    """Counters for metrics and tests."""
+
+    processed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    assigned: set[TopicPartition] = field(default_factory=set)
+    last_poll: float = field(default_factory=time.monotonic)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that retrying the same batch later can cure (database away)."""
+    return isinstance(
+        exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+    ) or (isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
+class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tracks assigned partitions; never commits here (offsets are committed after each batch)."""
+
+    def __init__(self, stats: ConsumerStats) -> None:
+        self._stats = stats
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self._stats.assigned.difference_update(revoked)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._stats.assigned.update(assigned)
+
+
+class ConsumerRunner:
+    """Runs one consumer group member until told to stop."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        processed_events: sa.Table,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        dead_letter_topic: str,
+        producer_factory: Callable[[], KafkaProducer],
+        max_batch: int = 500,
+        max_attempts: int = 3,
+        consumer_overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._processed = processed_events
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._handler = handler
+        self._dlt = dead_letter_topic
+        self._producer_factory = producer_factory
+        self._producer: KafkaProducer | None = None
+        self._max_batch = max_batch
+        self._max_attempts = max_attempts
+        self.stats = ConsumerStats()
+        config: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_list(bootstrap_servers),
+            "group_id": group_id,
+            "client_id": group_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_poll_records": max_batch,
+            "session_timeout_ms": 10000,
+            "heartbeat_interval_ms": 3000,
+            "max_poll_interval_ms": 300000,
+            "reconnect_backoff_max_ms": 1000,
+        }
+        config.update(consumer_overrides or {})
+        self._config = config
+        self.consumer: KafkaConsumer | None = None
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect and subscribe (call after forking)."""
+        self.consumer = KafkaConsumer(**self._config)
+        self.consumer.subscribe(self._topics, listener=_Assignments(self.stats))
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        """Poll, process and commit until `should_stop()`; then leave the group cleanly."""
+        if self.consumer is None:
+            self.start()
+        try:
+            while not should_stop():
+                self.poll_once(timeout_ms=500)
+        finally:
+            self.close()
+
+    def poll_once(self, *, timeout_ms: int = 500) -> int:
+        """Process one polled batch; return the number of records seen."""
+        assert self.consumer is not None
+        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self._max_batch)
+        self.stats.last_poll = time.monotonic()
+        records = [self._decode(r) for batch in polled.values() for r in batch]
+        if not records:
+            return 0
+        backoff = 0.25
+        while True:
+            try:
+                self._process(records)
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("database unavailable, retrying batch in %.2fs: %s", backoff, exc)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self._commit_offsets(records)
+        self.stats.batches += 1
+        return len(records)
+
+    # -- processing ---------------------------------------------------------------------------
+
+    def _decode(self, record: Any) -> Received:
+        headers = [(k, v) for k, v in (record.headers or []) if v is not None]
+        try:
+            event: CloudEvent | None = CloudEvent.from_kafka(headers, record.value)
+            error = None
+        except MalformedEvent as exc:
+            event, error = None, str(exc)
+        return Received(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            headers,
+            event,
+            error,
+        )
+
+    def _process(self, records: Sequence[Received]) -> None:
+        good = [r for r in records if r.event is not None]
+        for bad in (r for r in records if r.event is None):
+            self._dead_letter(bad, bad.error or "malformed")
+        if not good:
+            return
+        try:
+            with self._span(good), self._engine.begin() as conn:
+                self._apply(conn, good)
+            return
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("batch of %d failed, retrying one by one: %s", len(good), exc)
+        for record in good:
+            self._process_alone(record)
+
+    def _process_alone(self, record: Received) -> None:
+        error = ""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                with self._span([record]), self._engine.begin() as conn:
+                    self._apply(conn, [record])
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "event %s failed (attempt %d): %s",
+                    record.event and record.event.id,
+                    attempt,
+                    error,
+                )
+                time.sleep(0.05 * attempt)
+        self._dead_letter(record, error)
+        # Record it as processed so a replay does not dead-letter it a second time.
+        assert record.event is not None
+        with self._engine.begin() as conn:
+            self._claim(conn, [record.event.id])
+
+    def _apply(self, conn: Connection, records: Sequence[Received]) -> None:
+        events = [r.event for r in records if r.event is not None]
+        fresh_ids = self._claim(conn, [e.id for e in events])
+        seen: set[str] = set()
+        fresh: list[CloudEvent] = []
+        for event in events:
+            # The same id twice in one batch (a producer retry) counts once.
+            if event.id in fresh_ids and event.id not in seen:
+                seen.add(event.id)
+                fresh.append(event)
+        self.stats.duplicates += len(events) - len(fresh)
+        if fresh:
+            self._handler(conn, fresh)
+        self.stats.processed += len(fresh)
+
+    def _claim(self, conn: Connection, event_ids: Sequence[str]) -> set[str]:
+        """Insert ids not processed before; return those that were new."""
+        if not event_ids:
+            return set()
+        table = self._processed
+        stmt = (
+            pg_insert(table)
+            .values([{"consumer": self._group_id, "event_id": i} for i in dict.fromkeys(event_ids)])
+            .on_conflict_do_nothing()
+            .returning(table.c.event_id)
+        )
+        return set(conn.scalars(stmt))
+
+    def _span(self, records: Sequence[Received]) -> Any:
+        first = records[0]
+        parent = telemetry.context_from_headers(first.headers)
+        return tracer.start_as_current_span(
+            f"{first.topic} process",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": first.topic,
+                "messaging.consumer.group.name": self._group_id,
+                "messaging.batch.message_count": len(records),
+            },
+        )
+
+    def _dead_letter(self, record: Received, error: str) -> None:
+        if self._producer is None:
+            self._producer = self._producer_factory()
+        headers = [
+            *record.headers,
+            ("dlt_original_topic", record.topic.encode()),
+            ("dlt_original_partition", str(record.partition).encode()),
+            ("dlt_original_offset", str(record.offset).encode()),
+            ("dlt_consumer_group", self._group_id.encode()),
+            ("dlt_error", error[:1000].encode()),
+        ]
+        # Synchronous: the offset moves past this record only once it is safe in the DLT.
+        self._producer.send(self._dlt, key=record.key, value=record.value, headers=headers).get(
+            timeout=15
+        )
+        self.stats.dead_lettered += 1
+        log.error(
+            "event dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error": error,
+            },
+        )
+
+    def _commit_offsets(self, records: Sequence[Received]) -> None:
+        assert self.consumer is not None
+        last: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            last[tp] = max(last.get(tp, -1), r.offset)
+        offsets = {tp: OffsetAndMetadata(o + 1, "", -1) for tp, o in last.items()}
+        try:
+            self.consumer.commit(offsets)
+        except Exception as exc:
+            # Lost the partition in a rebalance: its new owner replays, and dedup absorbs it.
+            log.warning("offset commit failed: %s", exc)
+
+    def lag(self) -> dict[TopicPartition, int]:
+        """Records behind the end of each assigned partition (for metrics and /readyz)."""
+        if self.consumer is None:
+            return {}
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return {}
+        ends = self.consumer.end_offsets(assigned)
+        return {tp: max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned}
+
+    def close(self) -> None:
+        """Leave the group (offsets are already committed) and close clients."""
+        if self.consumer is not None:
+            self.consumer.close(autocommit=False)
+            self.consumer = None
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+
+
+def prune_processed(engine: Engine, processed_events: sa.Table, *, older_than_s: int) -> int:
+    """Delete processed ids older than the retention window; return how many."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            processed_events.delete().where(
+                processed_events.c.processed_at
+                < sa.func.now() - sa.text(f"interval '{int(older_than_s)} seconds'")
+            )
+        )
+        return int(result.rowcount or 0)

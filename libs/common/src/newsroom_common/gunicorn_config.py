@@ -1,0 +1,46 @@
+"""gunicorn settings shared by every service's `gunicorn_conf` module.
+
+Workers are gthread (sync workers cannot keep the gateway's upstream
+connections alive). The app is not preloaded: `create_app()` runs in each
+worker after the fork, so engines, Kafka clients and tracer providers are
+never shared across processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from newsroom_common import telemetry
+
+log = logging.getLogger(__name__)
+
+
+def settings(*, service: str, prefix: str, default_port: int, wsgi_app: str) -> dict[str, Any]:
+    """gunicorn configuration for one service, from `<PREFIX>_*` variables."""
+    env = os.environ
+
+    def post_fork(server: Any, worker: Any) -> None:
+        # Fork-unsafe objects are built here and in create_app, never in the master.
+        telemetry.init_tracing(service=service, exporter=telemetry.exporter_from_env())
+
+    return {
+        "wsgi_app": wsgi_app,
+        "bind": [env.get(f"{prefix}BIND", f"0.0.0.0:{default_port}")],
+        "worker_class": "gthread",
+        "workers": int(env.get(f"{prefix}WORKERS", "2")),
+        "threads": int(env.get(f"{prefix}THREADS", "4")),
+        # Longer than the gateway's upstream keepalive_timeout, so Nginx closes first.
+        "keepalive": 75,
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "reload": env.get(f"{prefix}RELOAD", "") in {"1", "true", "yes"},
+        # A read-only root filesystem in Kubernetes: heartbeat files go to tmpfs.
+        "worker_tmp_dir": env.get(f"{prefix}WORKER_TMP_DIR", "/dev/shm"),  # noqa: S108
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": env.get(f"{prefix}LOG_LEVEL", "info").lower(),
+        "proc_name": f"newsroom-{service}",
+        "post_fork": post_fork,
+    }

@@ -1,0 +1,155 @@
+"""App factory pieces every service uses: request ids, JSON bodies, errors, health.
+
+`create_base_app` builds a Flask app with these installed; the service then
+registers its own blueprints. Nothing here connects to anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from flask import Blueprint, Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from newsroom_common import jsonio
+from newsroom_common.auth import Principal, TokenVerifier, token_from_header
+from newsroom_common.errors import NewsroomError, Unauthorized, ValidationFailed
+from newsroom_common.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+# A readiness check returns (ok, detail); `required=False` checks are reported, not enforced.
+ReadinessCheck = Callable[[], tuple[bool, str]]
+
+
+def create_base_app(
+    name: str,
+    *,
+    readiness: Mapping[str, ReadinessCheck],
+    optional_readiness: Mapping[str, ReadinessCheck] | None = None,
+    max_content_length: int = 1 << 20,
+) -> Flask:
+    """A Flask app with orjson, request ids, RealWorld errors and /healthz, /readyz."""
+    app = Flask(name)
+    app.config["MAX_CONTENT_LENGTH"] = max_content_length
+    jsonio.install(app)
+    register_error_handlers(app)
+    app.before_request(_bind_request_id)
+    app.after_request(_echo_request_id)
+    app.teardown_request(_clear_request_id)
+    app.register_blueprint(health_blueprint(readiness, optional_readiness or {}))
+    return app
+
+
+def _bind_request_id() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_token = request_id_var.set(g.request_id)
+
+
+def _echo_request_id(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    return response
+
+
+def _clear_request_id(_exc: BaseException | None) -> None:
+    token = g.pop("request_token", None)
+    if token is not None:
+        request_id_var.reset(token)
+
+
+def health_blueprint(
+    required: Mapping[str, ReadinessCheck], optional: Mapping[str, ReadinessCheck]
+) -> Blueprint:
+    """`/healthz`: the process answers. `/readyz`: required dependencies answer.
+
+    Kafka is an optional check for APIs: writes go to the outbox and view
+    events to a buffer, so a broker outage must not take the API out of rotation.
+    """
+    bp = Blueprint("health", __name__)
+
+    @bp.get("/healthz")
+    def healthz() -> Response:
+        return jsonio.json_response({"status": "ok"})
+
+    @bp.get("/readyz")
+    def readyz() -> Response:
+        started = time.perf_counter()
+        checks: dict[str, Any] = {}
+        ready = True
+        for label, check in {**required, **optional}.items():
+            try:
+                ok, detail = check()
+            except Exception as exc:
+                ok, detail = False, type(exc).__name__
+            checks[label] = {"ok": ok, "detail": detail, "required": label in required}
+            ready = ready and (ok or label not in required)
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "checks": checks,
+            "took_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+        return jsonio.json_response(body, status=200 if ready else 503)
+
+    return bp
+
+
+def json_body(*, root: str) -> dict[str, Any]:
+    """The object under `root` in the request's JSON body, or a 422 saying what is wrong."""
+    raw = request.get_data(cache=False)
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise ValidationFailed(fields={"body": ["must be valid JSON"]}) from None
+    if not isinstance(body, dict) or not isinstance(body.get(root), dict):
+        raise ValidationFailed(fields={root: [f"must be a JSON object under '{root}'"]})
+    return body[root]  # type: ignore[no-any-return]
+
+
+def principal(verifier: TokenVerifier, *, required: bool) -> Principal | None:
+    """The caller from the Authorization header; 401 when required and absent or invalid."""
+    token = token_from_header(request.headers.get("Authorization"))
+    if token is None:
+        if required:
+            raise Unauthorized("missing authorization token")
+        return None
+    return verifier.verify(token)
+
+
+def error_response(status: int, errors: Mapping[str, Sequence[str]]) -> Response:
+    """A response in the RealWorld error shape."""
+    return jsonio.json_response({"errors": {k: list(v) for k, v in errors.items()}}, status=status)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every error in the RealWorld shape; a 500 reveals nothing internal."""
+
+    @app.errorhandler(NewsroomError)
+    def _domain(error: NewsroomError) -> Response:
+        response = error_response(error.status, error.body())
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Token realm="newsroom"'
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        status = error.code or 500
+        message = (error.name or "error").lower()
+        response = error_response(status, {"body": [message]})
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, {"body": ["internal server error"]})
