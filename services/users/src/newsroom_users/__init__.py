@@ -1,0 +1,1 @@
+"""The Newsroom users service: accounts, login, JWT issuing, profiles and follows."""

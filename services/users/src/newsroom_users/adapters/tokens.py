@@ -1,0 +1,138 @@
+"""Ed25519 signing keys, token issuing and the JWKS document."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from newsroom_common.auth import AUDIENCE, ISSUER
+from newsroom_users.config import UsersSettings
+from newsroom_users.domain.model import User
+
+log = logging.getLogger(__name__)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _raw(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """A stable kid: the RFC 7638 thumbprint of the public key."""
+    canonical = f'{{"crv":"Ed25519","kty":"OKP","x":"{_b64(_raw(public))}"}}'
+    return _b64(hashlib.sha256(canonical.encode()).digest())
+
+
+def jwk(public: Ed25519PublicKey) -> dict[str, str]:
+    """The public key as a JWK."""
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": _b64(_raw(public)),
+        "kid": key_id(public),
+        "alg": "EdDSA",
+        "use": "sig",
+    }
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """The current signing key and the public keys still accepted."""
+
+    private: Ed25519PrivateKey
+    previous: Sequence[Ed25519PublicKey] = ()
+
+    @property
+    def kid(self) -> str:
+        return key_id(self.private.public_key())
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every accepted public key by kid, current first."""
+        keys = [self.private.public_key(), *self.previous]
+        return {key_id(k): k for k in keys}
+
+    def jwks(self) -> dict[str, Any]:
+        """The document served at /.well-known/jwks.json."""
+        return {"keys": [jwk(k) for k in self.public_keys().values()]}
+
+
+def load_signing_keys(settings: UsersSettings) -> SigningKeys:
+    """Keys from settings; a development key generated once (and shared by workers) if none."""
+    if settings.jwt_private_key:
+        pem = settings.jwt_private_key.get().encode()
+    elif settings.jwt_private_key_file:
+        pem = Path(settings.jwt_private_key_file).read_bytes()
+    else:
+        pem = _development_key(Path(settings.dev_key_path))
+    private = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ValueError("the JWT signing key must be an Ed25519 private key")
+    previous: list[Ed25519PublicKey] = []
+    if settings.jwt_previous_public_keys_file:
+        data = Path(settings.jwt_previous_public_keys_file).read_bytes()
+        for block in data.split(b"-----END PUBLIC KEY-----"):
+            if b"-----BEGIN PUBLIC KEY-----" in block:
+                key = serialization.load_pem_public_key(block + b"-----END PUBLIC KEY-----\n")
+                if isinstance(key, Ed25519PublicKey):
+                    previous.append(key)
+    return SigningKeys(private=private, previous=previous)
+
+
+def _development_key(path: Path) -> bytes:
+    """Read or create (exclusively, so all workers agree) a key for local development."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    # Write aside, then link into place: atomic, so every worker reads the same whole key.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_bytes(pem)
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_bytes()
+    finally:
+        tmp.unlink()
+    log.warning(
+        "no JWT signing key configured: generated a development key", extra={"path": str(path)}
+    )
+    return pem
+
+
+class JwtIssuer:
+    """Signs EdDSA tokens naming the user."""
+
+    def __init__(self, keys: SigningKeys, *, ttl_seconds: int) -> None:
+        self._keys = keys
+        self._ttl = ttl_seconds
+
+    def issue(self, user: User) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": user.id,
+            "username": user.username,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + self._ttl,
+        }
+        return jwt.encode(
+            claims, self._keys.private, algorithm="EdDSA", headers={"kid": self._keys.kid}
+        )

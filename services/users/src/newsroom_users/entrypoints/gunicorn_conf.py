@@ -1,0 +1,16 @@
+"""gunicorn configuration of the users API.
+
+Run: `gunicorn -c python:newsroom_users.entrypoints.gunicorn_conf`.
+"""
+
+from newsroom_common.gunicorn_config import settings
+
+# gunicorn reads module-level names; the shared builder keeps every service's settings alike.
+globals().update(
+    settings(
+        service="users",
+        prefix="USERS_",
+        default_port=8001,
+        wsgi_app="newsroom_users.entrypoints.app:create_app()",
+    )
+)

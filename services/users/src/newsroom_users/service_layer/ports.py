@@ -1,0 +1,58 @@
+"""What the use cases need from the outside world, as protocols (fakes in unit tests)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from newsroom_common.events import CloudEvent, Event
+from newsroom_users.domain.model import User
+
+
+class UserRepository(Protocol):
+    """Accounts; lookups by username and email ignore case."""
+
+    def get(self, user_id: str) -> User | None: ...
+    def get_by_username(self, username: str) -> User | None: ...
+    def get_by_email(self, email: str) -> User | None: ...
+    def create(self, user: User) -> None: ...
+    def update(self, user: User) -> None: ...
+
+
+class FollowRepository(Protocol):
+    """Who follows whom."""
+
+    def is_following(self, follower_id: str, followee_id: str) -> bool: ...
+    def create(self, follower_id: str, followee_id: str) -> bool: ...
+    def delete(self, follower_id: str, followee_id: str) -> bool: ...
+
+
+class UsersUnitOfWork(Protocol):
+    """One transaction over users and follows, with the outbox."""
+
+    users: UserRepository
+    follows: FollowRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def publish(self, event: Event) -> CloudEvent: ...
+    def commit(self) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashing."""
+
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class TokenIssuer(Protocol):
+    """Signs access tokens for a user."""
+
+    def issue(self, user: User) -> str: ...
