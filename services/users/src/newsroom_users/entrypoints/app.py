@@ -8,15 +8,16 @@ from newsroom_common.db import ping
 from newsroom_common.kafka_clients import broker_reachable
 from newsroom_common.logs import configure_logging
 from newsroom_common.web import create_base_app
-from newsroom_users import bootstrap
+from newsroom_users import bootstrap, config
 from newsroom_users.config import UsersSettings
 from newsroom_users.entrypoints import internal, profiles, users
 
 
 def create_app(settings: UsersSettings | None = None) -> Flask:
     """Build the users API; connects lazily, on the first request."""
+    settings = settings or config.load()
+    configure_logging(service="users", level=settings.log_level)
     services = bootstrap.bootstrap(settings)
-    configure_logging(service="users", level=services.settings.log_level)
 
     def database() -> tuple[bool, str]:
         ping(services.engine)

@@ -29,9 +29,9 @@ def relay() -> None:
     """Publish outbox rows to Kafka until SIGTERM."""
     from newsroom_users.bootstrap import bootstrap
 
-    services = bootstrap(process="relay")
-    settings = services.settings
+    settings = config.load()
     configure_logging(service="users-relay", level=settings.log_level)
+    services = bootstrap(settings, process="relay")
     stop = StopFlag().install()
     worker = OutboxRelay(
         engine=services.engine,

@@ -1,0 +1,173 @@
+"""The consumer runner against real PostgreSQL and Kafka: exactly-once effect, dead letters."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient
+
+from newsroom_common.events import CloudEvent
+
+pytestmark = pytest.mark.integration
+
+CHILD = Path(__file__).with_name("consumer_process.py")
+
+
+def _event(i: int, **extra: Any) -> CloudEvent:
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/test",
+        type="dev.test.Counted",
+        time=__import__("datetime").datetime.now(__import__("datetime").UTC),
+        data={"seq": i, **extra},
+        subject=f"agg-{i % 5}",
+    )
+
+
+def _produce(bootstrap: str, topic: str, events: list[CloudEvent], *, twice: bool = False) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for event in events * (2 if twice else 1):
+        producer.send(
+            topic, key=(event.subject or "").encode(), value=event.value(), headers=event.headers()
+        )
+    producer.flush()
+    producer.close()
+
+
+def _start(postgres: Any, kafka: Any, topic: str, schema: str, group: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(CHILD),
+            postgres.database_url("views"),
+            kafka.bootstrap_servers,
+            topic,
+            schema,
+            group,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _applied(engine: sa.Engine, schema: str) -> tuple[int, int]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(f"SELECT count(*), coalesce(sum(applied), 0) FROM {schema}.effects")
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _committed(bootstrap: str, group: str, topic: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_consumer_group_offsets(group)
+    finally:
+        admin.close()
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic)
+
+
+def test_killed_mid_batch_and_restarted_applies_each_event_once(
+    postgres: Any, kafka: Any, topic: str, schema_tables: Any
+) -> None:
+    engine, schema, _, _ = schema_tables
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    events = [_event(i) for i in range(400)]
+    # Delivered twice: the duplicates must change nothing either.
+    _produce(kafka.bootstrap_servers, topic, events, twice=True)
+    child = _start(postgres, kafka, topic, schema, group)
+    try:
+        _wait_for(lambda: _applied(engine, schema)[0] >= 60, 60, "the first batches")
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        partway = _applied(engine, schema)[0]
+        assert 0 < partway < len(events)
+    finally:
+        _stop(child)
+    child = _start(postgres, kafka, topic, schema, group)
+    try:
+        _wait_for(lambda: _applied(engine, schema)[0] == len(events), 90, "every event")
+        _wait_for(
+            lambda: _committed(kafka.bootstrap_servers, group, topic) == 2 * len(events),
+            30,
+            "offsets committed to the end",
+        )
+    finally:
+        _stop(child)
+    distinct, total = _applied(engine, schema)
+    assert (distinct, total) == (len(events), len(events))
+
+
+def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
+    postgres: Any, kafka: Any, topic: str, schema_tables: Any
+) -> None:
+    engine, schema, _, _ = schema_tables
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    good = [_event(i) for i in range(30)]
+    poison = _event(1000, poison=True)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    # Every message on one partition, poison in the middle: the rest must still flow.
+    for event in good[:10]:
+        producer.send(topic, partition=0, value=event.value(), headers=event.headers())
+    producer.send(topic, partition=0, value=b"not even json", headers=[("ce_id", b"x")])
+    producer.send(topic, partition=0, value=poison.value(), headers=poison.headers())
+    for event in good[10:]:
+        producer.send(topic, partition=0, value=event.value(), headers=event.headers())
+    producer.flush()
+    producer.close()
+    child = _start(postgres, kafka, topic, schema, group)
+    try:
+        _wait_for(lambda: _applied(engine, schema)[0] == len(good), 60, "the good events")
+        _wait_for(
+            lambda: _committed(kafka.bootstrap_servers, group, topic) == len(good) + 2,
+            30,
+            "the offset to move past the poison",
+        )
+    finally:
+        _stop(child)
+    dlt = KafkaConsumer(
+        f"{topic}.dlt",
+        bootstrap_servers=kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=None,
+        consumer_timeout_ms=5000,
+    )
+    dead = list(dlt)
+    dlt.close()
+    assert len(dead) == 2
+    reasons = {dict(m.headers)["dlt_error"].decode() for m in dead}
+    assert any("missing CloudEvents headers" in r for r in reasons)
+    assert any("can never be applied" in r for r in reasons)
+    assert all(dict(m.headers)["dlt_original_topic"].decode() == topic for m in dead)
+    assert _applied(engine, schema) == (len(good), len(good))

@@ -1,0 +1,140 @@
+"""Settings from the environment, and the web layer's error shape and health endpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from flask import Flask
+
+from newsroom_common.config import Secret, ServiceSettings, SettingsError, load_settings
+from newsroom_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from newsroom_common.http_client import CircuitBreaker
+from newsroom_common.web import create_base_app, json_body
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DemoSettings(ServiceSettings):
+    port: int = 1
+    debug: bool = False
+    hosts: tuple[str, ...] = ()
+
+
+def test_settings_read_prefixed_variables_and_mask_secrets() -> None:
+    settings = load_settings(
+        DemoSettings,
+        prefix="DEMO_",
+        environ={
+            "DEMO_DATABASE_URL": "postgresql://u:hunter2@db/x",
+            "DEMO_PORT": "8080",
+            "DEMO_DEBUG": "yes",
+            "DEMO_HOSTS": "a, b",
+            "KAFKA_BOOTSTRAP_SERVERS": "k:9092",
+        },
+    )
+    assert (settings.port, settings.debug, settings.hosts) == (8080, True, ("a", "b"))
+    assert settings.kafka_bootstrap_servers == "k:9092"
+    assert "hunter2" not in repr(settings)
+    assert settings.database_url == Secret("postgresql://u:hunter2@db/x")
+
+
+def test_settings_errors_name_the_variable() -> None:
+    with pytest.raises(SettingsError, match="DEMO_DATABASE_URL is required"):
+        load_settings(DemoSettings, prefix="DEMO_", environ={})
+    with pytest.raises(SettingsError, match="DEMO_PORT"):
+        load_settings(
+            DemoSettings, prefix="DEMO_", environ={"DEMO_DATABASE_URL": "x", "DEMO_PORT": "eighty"}
+        )
+
+
+@pytest.fixture
+def app() -> Flask:
+    def broken() -> tuple[bool, str]:
+        raise RuntimeError("secret internals")
+
+    app = create_base_app(
+        "demo", readiness={"ok": lambda: (True, "fine")}, optional_readiness={"kafka": broken}
+    )
+
+    @app.post("/echo")
+    def echo() -> dict[str, object]:
+        return json_body(root="thing")
+
+    @app.get("/raise/<kind>")
+    def raise_(kind: str) -> None:
+        errors = {
+            "404": NotFound("no such thing"),
+            "403": Forbidden("not yours"),
+            "409": Conflict("taken"),
+            "422": ValidationFailed(fields={"title": ["can't be blank"]}),
+        }
+        if kind in errors:
+            raise errors[kind]
+        raise RuntimeError("database password is hunter2")
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "body"),
+    [
+        ("404", 404, {"body": ["no such thing"]}),
+        ("403", 403, {"body": ["not yours"]}),
+        ("409", 409, {"body": ["taken"]}),
+        ("422", 422, {"title": ["can't be blank"]}),
+        ("boom", 500, {"body": ["internal server error"]}),
+    ],
+)
+def test_errors_use_the_realworld_shape(
+    app: Flask, kind: str, status: int, body: dict[str, list[str]]
+) -> None:
+    response = app.test_client().get(f"/raise/{kind}")
+    assert response.status_code == status
+    assert response.get_json() == {"errors": body}
+
+
+def test_unknown_route_and_method_are_json(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/nope").get_json() == {"errors": {"body": ["not found"]}}
+    response = client.get("/echo")
+    assert response.status_code == 405
+    assert "errors" in response.get_json()
+
+
+@pytest.mark.parametrize("data", [b"{not json", b"[]", b'{"other": {}}', b'{"thing": 3}', b""])
+def test_malformed_bodies_get_422(app: Flask, data: bytes) -> None:
+    response = app.test_client().post("/echo", data=data, content_type="application/json")
+    assert response.status_code == 422
+    assert "errors" in response.get_json()
+
+
+def test_request_id_is_kept_when_sane_and_replaced_otherwise(app: Flask) -> None:
+    client = app.test_client()
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
+    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\u00e9"}).headers[
+        "X-Request-ID"
+    ]
+    assert replaced != "bad id"
+    assert len(replaced) == 32
+
+
+def test_readyz_reports_optional_failures_without_failing(app: Flask) -> None:
+    body = app.test_client().get("/readyz").get_json()
+    assert body["status"] == "ready"
+    assert body["checks"]["kafka"] == {"ok": False, "detail": "RuntimeError", "required": False}
+
+
+def test_circuit_breaker_opens_after_failures_and_half_opens() -> None:
+    breaker = CircuitBreaker(threshold=2, reset_after=0.0)
+    breaker.failure()
+    assert breaker.allow()
+    breaker.failure()
+    assert breaker.allow()  # reset_after=0: a trial goes through at once
+    slow = CircuitBreaker(threshold=1, reset_after=60)
+    slow.failure()
+    assert not slow.allow()
+    slow.success()
+    assert slow.allow()

@@ -1,0 +1,63 @@
+"""Password hashing and token issuing adapters (no I/O)."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from newsroom_common.auth import KeySet, TokenVerifier
+from newsroom_common.config import Secret, load_settings
+from newsroom_common.errors import Unauthorized
+from newsroom_users.adapters.passwords import OWASP_MEMORY_KIB, Argon2Hasher
+from newsroom_users.adapters.tokens import JwtIssuer, SigningKeys, load_signing_keys
+from newsroom_users.config import PREFIX, UsersSettings
+from newsroom_users.domain.model import User
+
+ALICE = User(
+    id="5f0c8a5e-7d59-4b8e-9a53-1c2f61f7f0aa",
+    email="a@example.com",
+    username="alice",
+    password_hash="",
+)
+
+
+def test_argon2id_with_owasp_parameters() -> None:
+    hasher = Argon2Hasher()
+    hashed = hasher.hash("correct horse")
+    assert hashed.startswith(f"$argon2id$v=19$m={OWASP_MEMORY_KIB},t=2,p=1$")
+    assert hasher.verify(hashed, "correct horse")
+    assert not hasher.verify(hashed, "wrong horse")
+    assert not hasher.verify("not a hash", "x")
+    assert Argon2Hasher(time_cost=1).needs_rehash(hashed)
+
+
+def test_issued_token_verifies_and_names_the_user() -> None:
+    keys = SigningKeys(private=Ed25519PrivateKey.generate())
+    token = JwtIssuer(keys, ttl_seconds=60).issue(ALICE)
+    principal = TokenVerifier(KeySet.static(keys.public_keys())).verify(token)
+    assert (principal.user_id, principal.username) == (ALICE.id, "alice")
+    assert jwt.get_unverified_header(token)["kid"] == keys.kid
+    assert keys.jwks()["keys"][0]["kid"] == keys.kid
+
+
+def test_a_rotated_key_keeps_old_tokens_valid() -> None:
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    old_token = JwtIssuer(SigningKeys(private=old), ttl_seconds=60).issue(ALICE)
+    rotated = SigningKeys(private=new, previous=[old.public_key()])
+    assert TokenVerifier(KeySet.static(rotated.public_keys())).verify(old_token)
+    after = SigningKeys(private=new)
+    with pytest.raises(Unauthorized):
+        TokenVerifier(KeySet.static(after.public_keys())).verify(old_token)
+
+
+def test_development_key_is_generated_once_and_shared(tmp_path: object) -> None:
+    path = f"{tmp_path}/key.pem"
+    settings = load_settings(
+        UsersSettings,
+        prefix=PREFIX,
+        environ={"USERS_DATABASE_URL": "postgresql://x", "USERS_DEV_KEY_PATH": path},
+    )
+    assert load_signing_keys(settings).kid == load_signing_keys(settings).kid
+    assert "x" not in repr(settings.database_url)
+    assert isinstance(settings.database_url, Secret)
