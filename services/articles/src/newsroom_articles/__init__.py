@@ -1,0 +1,1 @@
+"""The Newsroom articles service: articles, tags, comments, favorites and the feed."""

@@ -1,0 +1,285 @@
+"""Articles, their tags, favorites and tag counters in PostgreSQL.
+
+A page of articles is one statement (authors, `following`, `favorited` and
+tags come with each row) and its total another: no query per article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+
+from newsroom_articles.adapters.replica import author_columns, author_of
+from newsroom_articles.adapters.tables import (
+    article_tags,
+    articles,
+    favorites,
+    follows,
+    profiles,
+    tags,
+)
+from newsroom_articles.domain.model import Article, ArticleFilter, ArticleView, PageRequest
+
+_a = articles.c
+_ARTICLE = (
+    _a.id,
+    _a.slug,
+    _a.title,
+    _a.description,
+    _a.body,
+    _a.author_id,
+    _a.created_at,
+    _a.updated_at,
+)
+
+
+def _tag_array() -> sa.ColumnElement[Any]:
+    # ARRAY(subquery) reads the article's tags from the primary key, already sorted.
+    tag_rows = (
+        sa.select(article_tags.c.tag)
+        .where(article_tags.c.article_id == _a.id)
+        .order_by(article_tags.c.tag)
+    )
+    return sa.func.array(tag_rows.scalar_subquery()).label("tags")
+
+
+def _favorited(viewer_id: str | None) -> sa.ColumnElement[Any]:
+    if viewer_id is None:
+        return sa.false().label("favorited")
+    return (
+        sa.select(sa.literal(True))
+        .where(favorites.c.user_id == viewer_id, favorites.c.article_id == _a.id)
+        .exists()
+        .label("favorited")
+    )
+
+
+def _users_named(username: str) -> sa.Select[Any]:
+    return sa.select(profiles.c.id).where(sa.func.lower(profiles.c.username) == username.lower())
+
+
+def _conditions(where: ArticleFilter) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses for a filter; each is answered from an index."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.tag is not None:
+        tagged = sa.select(article_tags.c.article_id).where(article_tags.c.tag == where.tag)
+        conditions.append(_a.id.in_(tagged))
+    if where.author is not None:
+        conditions.append(_a.author_id.in_(_users_named(where.author)))
+    if where.favorited is not None:
+        favored = sa.select(favorites.c.article_id).where(
+            favorites.c.user_id.in_(_users_named(where.favorited))
+        )
+        conditions.append(_a.id.in_(favored))
+    if where.followed_by is not None:
+        followed = sa.select(follows.c.followee_id).where(
+            follows.c.follower_id == where.followed_by
+        )
+        conditions.append(_a.author_id.in_(followed))
+    return conditions
+
+
+def _view_query(viewer_id: str | None, *, with_body: bool) -> sa.Select[Any]:
+    # author_id comes with the author's columns.
+    skipped = {"author_id"} if with_body else {"author_id", "body"}
+    columns = [c for c in _ARTICLE if c.key not in skipped]
+    return sa.select(
+        *columns,
+        _a.favorites_count,
+        _favorited(viewer_id),
+        _tag_array(),
+        *author_columns(_a.author_id, viewer_id),
+    ).select_from(articles.outerjoin(profiles, profiles.c.id == _a.author_id))
+
+
+def _view(row: Any) -> ArticleView:
+    article = Article(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        description=row.description,
+        body=getattr(row, "body", ""),
+        tags=tuple(row.tags),
+        author_id=row.author_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+    return ArticleView(
+        article=article,
+        author=author_of(row),
+        favorited=bool(row.favorited),
+        favorites_count=row.favorites_count,
+    )
+
+
+class SqlArticleRepository:
+    """Articles in PostgreSQL."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get_by_slug(self, slug: str, *, for_update: bool = False) -> Article | None:
+        query = sa.select(*_ARTICLE, _tag_array()).where(_a.slug == slug)
+        if for_update:
+            query = query.with_for_update(of=articles)
+        row = self._c.execute(query).first()
+        if row is None:
+            return None
+        return Article(**{**row._mapping, "tags": tuple(row.tags)})
+
+    def create(self, article: Article) -> bool:
+        inserted = self._c.execute(
+            pg_insert(articles)
+            .values(
+                id=article.id,
+                slug=article.slug,
+                title=article.title,
+                description=article.description,
+                body=article.body,
+                author_id=article.author_id,
+                created_at=article.created_at,
+                updated_at=article.updated_at,
+            )
+            .on_conflict_do_nothing(index_elements=[_a.slug])
+            .returning(_a.id)
+        ).first()
+        if inserted is None:
+            return False
+        self._add_tags(article.id, article.tags)
+        return True
+
+    def update(self, article: Article, *, previous_tags: Sequence[str]) -> bool:
+        try:
+            # A savepoint: a slug taken meanwhile must not abort the whole transaction.
+            with self._c.begin_nested():
+                self._c.execute(
+                    articles.update()
+                    .where(_a.id == article.id)
+                    .values(
+                        slug=article.slug,
+                        title=article.title,
+                        description=article.description,
+                        body=article.body,
+                        updated_at=article.updated_at,
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            if (
+                getattr(getattr(exc.orig, "diag", None), "constraint_name", "")
+                != "articles_slug_key"
+            ):
+                raise
+            return False
+        added = sorted(set(article.tags) - set(previous_tags))
+        removed = sorted(set(previous_tags) - set(article.tags))
+        if removed:
+            self._c.execute(
+                article_tags.delete().where(
+                    article_tags.c.article_id == article.id, article_tags.c.tag.in_(removed)
+                )
+            )
+            self._count_tags(removed, -1)
+        self._add_tags(article.id, added)
+        return True
+
+    def delete(self, article: Article) -> None:
+        # Comments, favorites and tag rows go with it (ON DELETE CASCADE).
+        self._c.execute(articles.delete().where(_a.id == article.id))
+        self._count_tags(sorted(article.tags), -1)
+
+    def view(self, slug: str, *, viewer_id: str | None) -> ArticleView | None:
+        row = self._c.execute(_view_query(viewer_id, with_body=True).where(_a.slug == slug)).first()
+        return None if row is None else _view(row)
+
+    def list(
+        self, where: ArticleFilter, page: PageRequest, *, viewer_id: str | None
+    ) -> list[ArticleView]:
+        query = (
+            _view_query(viewer_id, with_body=False)
+            .where(*_conditions(where))
+            .order_by(_a.created_at.desc(), _a.id.desc())
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        return [_view(row) for row in self._c.execute(query)]
+
+    def count(self, where: ArticleFilter) -> int:
+        query = sa.select(sa.func.count()).select_from(articles).where(*_conditions(where))
+        return int(self._c.scalar(query) or 0)
+
+    def _add_tags(self, article_id: str, names: Sequence[str]) -> None:
+        if not names:
+            return
+        self._c.execute(
+            article_tags.insert(), [{"article_id": article_id, "tag": t} for t in names]
+        )
+        self._count_tags(sorted(names), +1)
+
+    def _count_tags(self, names: Sequence[str], delta: int) -> None:
+        # Sorted names: concurrent writers lock counter rows in the same order, never deadlock.
+        if not names:
+            return
+        statement = pg_insert(tags).values(
+            [{"name": name, "articles_count": max(delta, 0)} for name in names]
+        )
+        self._c.execute(
+            statement.on_conflict_do_update(
+                index_elements=[tags.c.name],
+                set_={"articles_count": tags.c.articles_count + delta},
+            )
+        )
+
+
+class SqlFavoriteRepository:
+    """Favorites in PostgreSQL; the article's counter moves in the same statement chain."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def create(self, user_id: str, article_id: str) -> bool:
+        inserted = self._c.execute(
+            pg_insert(favorites)
+            .values(user_id=user_id, article_id=article_id)
+            .on_conflict_do_nothing()
+            .returning(favorites.c.article_id)
+        ).first()
+        if inserted is not None:
+            self._bump(article_id, +1)
+        return inserted is not None
+
+    def delete(self, user_id: str, article_id: str) -> bool:
+        deleted = self._c.execute(
+            favorites.delete()
+            .where(favorites.c.user_id == user_id, favorites.c.article_id == article_id)
+            .returning(favorites.c.article_id)
+        ).first()
+        if deleted is not None:
+            self._bump(article_id, -1)
+        return deleted is not None
+
+    def _bump(self, article_id: str, delta: int) -> None:
+        self._c.execute(
+            articles.update()
+            .where(_a.id == article_id)
+            .values(favorites_count=_a.favorites_count + delta)
+        )
+
+
+class SqlTagRepository:
+    """Tag counters in PostgreSQL."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def list(self, *, limit: int) -> list[str]:
+        query = (
+            sa.select(tags.c.name)
+            .where(tags.c.articles_count > 0)
+            .order_by(tags.c.articles_count.desc(), tags.c.name)
+            .limit(limit)
+        )
+        return list(self._c.scalars(query))

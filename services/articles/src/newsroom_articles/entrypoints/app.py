@@ -1,0 +1,36 @@
+"""The articles API's app factory (gunicorn: `newsroom_articles.entrypoints.app:create_app()`)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from newsroom_articles import bootstrap
+from newsroom_articles.config import ArticlesSettings
+from newsroom_articles.entrypoints import articles, comments, favorites, http, tags
+from newsroom_common.db import ping
+from newsroom_common.kafka_clients import broker_reachable
+from newsroom_common.logs import configure_logging
+from newsroom_common.web import create_base_app
+
+
+def create_app(settings: ArticlesSettings | None = None) -> Flask:
+    """Build the articles API; connects lazily, on the first request."""
+    services = bootstrap.bootstrap(settings)
+    configure_logging(service="articles", level=services.settings.log_level)
+
+    def database() -> tuple[bool, str]:
+        ping(services.engine)
+        return True, "ok"
+
+    def kafka() -> tuple[bool, str]:
+        ok = broker_reachable(services.settings.kafka_bootstrap_servers)
+        return ok, "reachable" if ok else "unreachable (events wait in the outbox and buffer)"
+
+    app = create_base_app(
+        "newsroom_articles", readiness={"database": database}, optional_readiness={"kafka": kafka}
+    )
+    app.extensions["articles"] = services
+    for blueprint in (articles.bp, favorites.bp, comments.bp, tags.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(http.add_cache_headers)
+    return app

@@ -1,0 +1,41 @@
+"""What every articles blueprint shares: the wired services, the caller, cache headers."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+
+from newsroom_articles.bootstrap import Services
+from newsroom_common.auth import Principal
+from newsroom_common.web import principal
+
+
+def services() -> Services:
+    """The services wired for this app."""
+    return current_app.extensions["articles"]  # type: ignore[no-any-return]
+
+
+def caller(*, required: bool) -> Principal | None:
+    """The caller from the token; 401 when required and absent or invalid."""
+    return principal(services().verifier, required=required)
+
+
+def signed_in() -> Principal:
+    """The caller, who must be signed in."""
+    found = caller(required=True)
+    assert found is not None
+    return found
+
+
+def add_cache_headers(response: Response) -> Response:
+    """Anonymous reads may sit briefly in shared caches; a signed-in reader's are private."""
+    if request.method not in {"GET", "HEAD"} or response.status_code not in {200, 304}:
+        return response
+    if "Cache-Control" not in response.headers:
+        if request.headers.get("Authorization"):
+            response.headers["Cache-Control"] = "private, no-cache"
+        else:
+            max_age = services().settings.public_max_age
+            response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    # The same URL answers differently with a token (following, favorited).
+    response.vary.add("Authorization")
+    return response

@@ -1,0 +1,120 @@
+"""What the use cases need from the outside world, as protocols (fakes in unit tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from newsroom_articles.domain.model import (
+    Article,
+    ArticleFilter,
+    ArticleView,
+    Comment,
+    CommentView,
+    PageRequest,
+    Profile,
+)
+from newsroom_common.events import CloudEvent, Event
+
+
+class ArticleRepository(Protocol):
+    """Articles and their tags; reads return what a given viewer sees."""
+
+    def get_by_slug(self, slug: str, *, for_update: bool = False) -> Article | None: ...
+    def create(self, article: Article) -> bool:
+        """Insert; False when the slug is taken (nothing written)."""
+        ...
+
+    def update(self, article: Article, *, previous_tags: Sequence[str]) -> bool:
+        """Save changes; False when the new slug is taken (nothing written)."""
+        ...
+
+    def delete(self, article: Article) -> None: ...
+    def view(self, slug: str, *, viewer_id: str | None) -> ArticleView | None: ...
+    def list(
+        self, where: ArticleFilter, page: PageRequest, *, viewer_id: str | None
+    ) -> list[ArticleView]: ...
+    def count(self, where: ArticleFilter) -> int: ...
+
+
+class CommentRepository(Protocol):
+    """Comments on articles, oldest first."""
+
+    def get(self, comment_id: int) -> Comment | None: ...
+    def list(self, article_id: str, *, viewer_id: str | None) -> list[CommentView]: ...
+    def create(self, *, article_id: str, author_id: str, body: str) -> int: ...
+    def view(self, comment_id: int, *, viewer_id: str | None) -> CommentView | None: ...
+    def delete(self, comment_id: int) -> None: ...
+
+
+class FavoriteRepository(Protocol):
+    """Who favorited what; the article's counter moves with it."""
+
+    def create(self, user_id: str, article_id: str) -> bool: ...
+    def delete(self, user_id: str, article_id: str) -> bool: ...
+
+
+class TagRepository(Protocol):
+    """Tags in use, most used first."""
+
+    def list(self, *, limit: int) -> list[str]: ...
+
+
+class ProfileRepository(Protocol):
+    """The local replica of users' public profiles."""
+
+    def get(self, user_id: str) -> Profile | None: ...
+    def upsert(self, profile: Profile) -> None: ...
+    def add_if_absent(self, profile: Profile) -> None: ...
+
+
+class FollowRepository(Protocol):
+    """The local replica of who follows whom."""
+
+    def create(self, follower_id: str, followee_id: str) -> None: ...
+    def delete(self, follower_id: str, followee_id: str) -> None: ...
+
+
+class ArticlesUnitOfWork(Protocol):
+    """One transaction over the articles database, with the outbox."""
+
+    articles: ArticleRepository
+    comments: CommentRepository
+    favorites: FavoriteRepository
+    tags: TagRepository
+    profiles: ProfileRepository
+    follows: FollowRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def publish(self, event: Event) -> CloudEvent: ...
+    def commit(self) -> None: ...
+
+
+class ReplicaUnitOfWork(Protocol):
+    """The replica tables on the consumer's transaction (the runner commits)."""
+
+    profiles: ProfileRepository
+    follows: FollowRepository
+
+
+class ProfileDirectory(Protocol):
+    """The users service, asked for a profile the replica has not seen yet."""
+
+    def get(self, user_id: str) -> Profile | None:
+        """The profile, None when no such user; raises Unavailable when users is down."""
+        ...
+
+
+class EventSink(Protocol):
+    """Sends events without waiting and without touching the database."""
+
+    def publish(self, event: Event) -> bool:
+        """Queue `event`; False when it had to be dropped."""
+        ...
