@@ -1,0 +1,1 @@
+"""The Newsroom views service: counts every article read once and serves popularity."""

@@ -1,0 +1,156 @@
+"""`newsroom-views bench`: ingestion throughput next to a bare kafka-python consumer.
+
+Both read the same freshly produced topic (12 partitions, like `articles.views.v1`)
+on the same broker in the same run, each as a fresh consumer group, so group join and
+fetching cost both alike. Ingestion runs the real path: CloudEvent decoding, dedup
+in `processed_events`, bucket upserts, one transaction and one offset commit per
+batch. Its tables live in a throw-away schema; the topics are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+import uuid
+
+import sqlalchemy as sa
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from newsroom_common.events import CloudEvent
+from newsroom_common.kafka_clients import bootstrap_list
+from newsroom_views.adapters.tables import metadata
+from newsroom_views.bootstrap import bootstrap
+from newsroom_views.config import ViewsSettings
+from newsroom_views.entrypoints import consumers
+
+PARTITIONS = 12
+TIMEOUT_S = 600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchResult:
+    """Events and seconds of both consumers."""
+
+    events: int
+    raw_seconds: float
+    ingest_seconds: float
+
+    @property
+    def raw_rate(self) -> float:
+        """Records per second of the bare consumer."""
+        return self.events / self.raw_seconds
+
+    @property
+    def ingest_rate(self) -> float:
+        """Events per second counted by ingestion."""
+        return self.events / self.ingest_seconds
+
+    def summary(self) -> str:
+        """The figures, one per line."""
+        return (
+            f"events:             {self.events}\n"
+            f"bare kafka-python:  {self.raw_rate:,.0f} records/s ({self.raw_seconds:.2f} s)\n"
+            f"views ingestion:    {self.ingest_rate:,.0f} events/s ({self.ingest_seconds:.2f} s)\n"
+            f"ratio:              {self.ingest_rate / self.raw_rate:.2f} (goal: at least 0.50)"
+        )
+
+
+def _produce(bootstrap_servers: str, topic: str, *, events: int, articles: int) -> None:
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap_list(bootstrap_servers),
+        linger_ms=20,
+        batch_size=512 * 1024,
+        acks=1,
+    )
+    ids = [str(uuid.uuid4()) for _ in range(articles)]
+    now = dt.datetime.now(dt.UTC)
+    for i in range(events):
+        article_id = ids[i % articles]
+        viewed_at = now - dt.timedelta(seconds=i % 7200)
+        event = CloudEvent(
+            id=str(uuid.uuid4()),
+            source="/newsroom/articles",
+            type="dev.newsroom.articles.ArticleViewed",
+            time=viewed_at,
+            data={
+                "article_id": article_id,
+                "slug": f"bench-{article_id[:8]}",
+                "viewer_id": None,
+                "viewed_at": viewed_at.isoformat(),
+            },
+            subject=article_id,
+        )
+        producer.send(topic, key=article_id.encode(), value=event.value(), headers=event.headers())
+    producer.flush()
+    producer.close()
+
+
+def _bare(bootstrap_servers: str, topic: str, *, events: int) -> float:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_list(bootstrap_servers),
+        group_id=f"bench-raw-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 << 20,
+    )
+    seen = 0
+    started = time.perf_counter()
+    try:
+        while seen < events:
+            if time.perf_counter() - started > TIMEOUT_S:
+                raise TimeoutError(f"bare consumer read {seen} of {events}")
+            for batch in consumer.poll(timeout_ms=500, max_records=2000).values():
+                seen += len(batch)
+        return time.perf_counter() - started
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _ingest(settings: ViewsSettings, *, events: int) -> float:
+    services = bootstrap(settings, process="bench")
+    (member, *_) = consumers.members(services)
+    runner = member.runner
+    started = time.perf_counter()
+    try:
+        runner.start()
+        while runner.stats.processed < events:
+            if time.perf_counter() - started > TIMEOUT_S:
+                raise TimeoutError(f"ingestion counted {runner.stats.processed} of {events}")
+            runner.poll_once(timeout_ms=500)
+        return time.perf_counter() - started
+    finally:
+        runner.close()
+        services.engine.dispose()
+
+
+def run(settings: ViewsSettings, *, events: int, articles: int) -> BenchResult:
+    """Produce `events` views to a fresh topic and time both consumers on it."""
+    tag = uuid.uuid4().hex[:10]
+    topic, dlt, schema = f"bench.views.{tag}", f"bench.dlt.{tag}", f"bench_{tag}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_list(settings.kafka_bootstrap_servers))
+    admin.create_topics([NewTopic(topic, PARTITIONS, 1), NewTopic(dlt, 1, 1)])
+    engine = sa.create_engine(settings.database_url.get())
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        metadata.create_all(engine.execution_options(schema_translate_map={None: schema}))
+        _produce(settings.kafka_bootstrap_servers, topic, events=events, articles=articles)
+        raw = _bare(settings.kafka_bootstrap_servers, topic, events=events)
+        bench_settings = dataclasses.replace(
+            settings,
+            db_schema=schema,
+            views_topic=topic,
+            dead_letter_topic=dlt,
+            ingest_group=f"bench-ingest-{tag}",
+        )
+        ingest = _ingest(bench_settings, events=events)
+        return BenchResult(events=events, raw_seconds=raw, ingest_seconds=ingest)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+        admin.delete_topics([topic, dlt])
+        admin.close()

@@ -1,0 +1,275 @@
+"""The Kafka workers: view ingestion and the article and author replicas.
+
+`newsroom-views consume` runs one consumer group member of each group, each on its
+own thread with its own KafkaConsumer: ingestion scales with the processes (up to the
+partitions of `articles.views.v1`); extra replica members simply idle. Each member
+serves its lag per partition as a metric and in `/readyz`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Connection
+
+from newsroom_common.consumer import BatchHandler, ConsumerRunner, prune_processed
+from newsroom_common.events import CloudEvent
+from newsroom_common.kafka_clients import create_producer
+from newsroom_common.worker import StopFlag, serve_probes
+from newsroom_views.adapters.locks import hold_ingest_shared
+from newsroom_views.adapters.repositories import SqlRepositories
+from newsroom_views.adapters.tables import processed_events
+from newsroom_views.bootstrap import Services
+from newsroom_views.domain.events import article_of, author_of, view_of
+from newsroom_views.service_layer import replica
+from newsroom_views.service_layer.views import record_views
+
+log = logging.getLogger(__name__)
+
+# A member that has not polled for this long is stuck (a poll normally returns within 0.5 s).
+STALLED_AFTER_S = 120.0
+
+
+def ingest_handler(services: Services) -> BatchHandler:
+    """Counts a batch of new `ArticleViewed` events in the batch's transaction."""
+    retention = services.retention
+
+    def handle(connection: Connection, events: Sequence[CloudEvent]) -> None:
+        hold_ingest_shared(connection)
+        views = [v for v in map(view_of, events) if v is not None]
+        record_views(
+            repos=SqlRepositories(connection),
+            views=views,
+            now=dt.datetime.now(dt.UTC),
+            retention=retention,
+        )
+
+    return handle
+
+
+def articles_handler(connection: Connection, events: Sequence[CloudEvent]) -> None:
+    """Applies article events to the article replica, in partition (per article) order."""
+    repos = SqlRepositories(connection)
+    for change in (c for c in map(article_of, events) if c is not None):
+        replica.apply_article(repos=repos, change=change)
+
+
+def authors_handler(connection: Connection, events: Sequence[CloudEvent]) -> None:
+    """Applies user events to the author-name replica."""
+    repos = SqlRepositories(connection)
+    for change in (c for c in map(author_of, events) if c is not None):
+        replica.apply_author(repos=repos, change=change)
+
+
+@dataclass
+class Member:
+    """One consumer group member on its own thread, with what its probes report."""
+
+    runner: ConsumerRunner
+    group: str
+    every_so_often: Callable[[], None] | None = None
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    def run(self, stop: StopFlag, *, lag_refresh_s: float) -> None:
+        """Poll until stopped; a crash stops the whole process, so it is restarted whole."""
+        next_refresh = 0.0
+        try:
+            self.runner.start()
+            while not stop():
+                self.runner.poll_once(timeout_ms=500)
+                if time.monotonic() >= next_refresh:
+                    # The KafkaConsumer is not thread-safe: lag is read here, served from a copy.
+                    self.lag = {(tp.topic, tp.partition): n for tp, n in self.runner.lag().items()}
+                    if self.every_so_often is not None:
+                        self.every_so_often()
+                    next_refresh = time.monotonic() + lag_refresh_s
+        except Exception as exc:
+            log.exception("consumer stopped on an error", extra={"group": self.group})
+            self.error = f"{type(exc).__name__}: {exc}"
+            stop.set()
+        finally:
+            self.runner.close()
+
+    def alive(self) -> bool:
+        """True while the thread runs and keeps polling."""
+        return (
+            self.thread is not None
+            and self.thread.is_alive()
+            and time.monotonic() - self.runner.stats.last_poll < STALLED_AFTER_S
+        )
+
+    def detail(self) -> dict[str, Any]:
+        """What `/readyz` says about this member."""
+        stats = self.runner.stats
+        return {
+            "alive": self.alive(),
+            "error": self.error,
+            "processed": stats.processed,
+            "duplicates": stats.duplicates,
+            "dead_lettered": stats.dead_lettered,
+            "lag": {f"{t}[{p}]": n for (t, p), n in sorted(self.lag.items())},
+        }
+
+
+class ConsumerMetrics(Collector):
+    """Lag per partition and event counters of each member, read at scrape time."""
+
+    def __init__(self, members: Sequence[Member]) -> None:
+        self._members = members
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        lag = GaugeMetricFamily(
+            "newsroom_consumer_lag",
+            "Records between the group's position and the end of the partition.",
+            labels=["group", "topic", "partition"],
+        )
+        events = CounterMetricFamily(
+            "newsroom_consumer_events",
+            "Events this member handled, by outcome.",
+            labels=["group", "outcome"],
+        )
+        for m in self._members:
+            for (topic, partition), n in sorted(m.lag.items()):
+                lag.add_metric([m.group, topic, str(partition)], n)
+            stats = m.runner.stats
+            events.add_metric([m.group, "processed"], stats.processed)
+            events.add_metric([m.group, "duplicate"], stats.duplicates)
+            events.add_metric([m.group, "dead_lettered"], stats.dead_lettered)
+        yield lag
+        yield events
+
+
+def _runner(
+    services: Services, *, group: str, topic: str, handler: BatchHandler, max_batch: int
+) -> ConsumerRunner:
+    settings = services.settings
+    return ConsumerRunner(
+        engine=services.engine,
+        processed_events=processed_events,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        topics=[topic],
+        handler=handler,
+        dead_letter_topic=settings.dead_letter_topic,
+        producer_factory=lambda: create_producer(
+            settings.kafka_bootstrap_servers, client_id=f"{group}-dlt"
+        ),
+        max_batch=max_batch,
+        # Bigger fetches: ingestion batches are large and the records small.
+        consumer_overrides={"fetch_min_bytes": 1, "max_partition_fetch_bytes": 4 << 20},
+    )
+
+
+def members(services: Services) -> list[Member]:
+    """The three members a `consume` process runs."""
+    s = services.settings
+    last_prune = [0.0]
+
+    def prune() -> None:
+        # Every member process prunes; the deletes are small and idempotent, so no coordination.
+        if time.monotonic() - last_prune[0] < s.prune_interval_seconds:
+            return
+        last_prune[0] = time.monotonic()
+        prune_old(services)
+
+    return [
+        Member(
+            _runner(
+                services,
+                group=s.ingest_group,
+                topic=s.views_topic,
+                handler=ingest_handler(services),
+                max_batch=s.ingest_batch_size,
+            ),
+            s.ingest_group,
+            every_so_often=prune,
+        ),
+        Member(
+            _runner(
+                services,
+                group=s.articles_replica_group,
+                topic=s.articles_topic,
+                handler=articles_handler,
+                max_batch=500,
+            ),
+            s.articles_replica_group,
+        ),
+        Member(
+            _runner(
+                services,
+                group=s.users_replica_group,
+                topic=s.users_topic,
+                handler=authors_handler,
+                max_batch=500,
+            ),
+            s.users_replica_group,
+        ),
+    ]
+
+
+def prune_old(services: Services) -> None:
+    """Drop processed event ids and buckets past their retention."""
+    s = services.settings
+    now = dt.datetime.now(dt.UTC)
+    try:
+        ids = prune_processed(
+            services.engine,
+            processed_events,
+            older_than_s=s.processed_events_retention_hours * 3600,
+        )
+        with services.engine.begin() as connection:
+            buckets = SqlRepositories(connection).counts.prune(
+                minutes_before=now - services.retention.minutes,
+                hours_before=now - services.retention.hours,
+            )
+        log.info("pruned", extra={"processed_events": ids, "buckets": buckets})
+    except Exception:
+        # Pruning is housekeeping: a failure waits for the next round, counting goes on.
+        log.exception("pruning failed")
+
+
+def run(services: Services, stop: StopFlag) -> int:
+    """Run every member until stopped; return the exit status (1 if a member crashed)."""
+    s = services.settings
+    running = members(services)
+    registry = CollectorRegistry()
+    registry.register(ConsumerMetrics(running))
+
+    def ready() -> tuple[bool, dict[str, object]]:
+        ok = all(m.alive() for m in running)
+        return ok, {"groups": {m.group: m.detail() for m in running}}
+
+    server = serve_probes(
+        s.worker_http_port,
+        live=lambda: all(m.alive() for m in running),
+        ready=ready,
+        metrics=lambda: generate_latest(registry),
+    )
+    for m in running:
+        m.thread = threading.Thread(
+            target=m.run, args=(stop,), kwargs={"lag_refresh_s": s.lag_refresh_seconds}
+        )
+        m.thread.name = m.group
+        m.thread.start()
+    log.info("consumers started", extra={"groups": [m.group for m in running]})
+    while not stop.wait(1.0):
+        pass
+    for m in running:
+        assert m.thread is not None
+        m.thread.join(timeout=30)
+    if server is not None:
+        server.shutdown()
+    failed = [m.group for m in running if m.error]
+    log.info("consumers stopped", extra={"failed": failed})
+    return 1 if failed else 0

@@ -1,0 +1,16 @@
+"""gunicorn configuration of the views API.
+
+Run: `gunicorn -c python:newsroom_views.entrypoints.gunicorn_conf`.
+"""
+
+from newsroom_common.gunicorn_config import settings
+
+# gunicorn reads module-level names; the shared builder keeps every service's settings alike.
+globals().update(
+    settings(
+        service="views",
+        prefix="VIEWS_",
+        default_port=8003,
+        wsgi_app="newsroom_views.entrypoints.app:create_app()",
+    )
+)

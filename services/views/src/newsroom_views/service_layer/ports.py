@@ -1,0 +1,63 @@
+"""What the use cases need from the outside world, as protocols (fakes in unit tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from types import TracebackType
+from typing import Protocol, Self
+
+from newsroom_views.domain.model import (
+    Article,
+    Author,
+    Increments,
+    Popular,
+    Span,
+)
+
+
+class ArticleRepository(Protocol):
+    """The replica of articles (tombstones included)."""
+
+    def get(self, article_id: str) -> Article | None: ...
+    def get_by_slug(self, slug: str) -> Article | None: ...
+    def deleted_among(self, article_ids: Collection[str]) -> set[str]: ...
+    def update(self, article: Article) -> None: ...
+
+
+class AuthorRepository(Protocol):
+    """The replica of user names."""
+
+    def get(self, user_id: str) -> Author | None: ...
+    def update(self, author: Author) -> None: ...
+
+
+class CountRepository(Protocol):
+    """Pre-aggregated counts: per minute, per hour and all time."""
+
+    def add(self, increments: Increments) -> None: ...
+    def total(self, article_id: str) -> int: ...
+    def in_span(self, article_id: str, span: Span) -> int: ...
+    def popular(self, span: Span, *, limit: int) -> list[Popular]: ...
+    def prune(self, *, minutes_before: dt.datetime, hours_before: dt.datetime) -> int: ...
+
+
+class Repositories(Protocol):
+    """Every repository, on one transaction (a consumer's batch or a unit of work)."""
+
+    articles: ArticleRepository
+    authors: AuthorRepository
+    counts: CountRepository
+
+
+class ViewsUnitOfWork(Repositories, Protocol):
+    """One transaction over the views database."""
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
