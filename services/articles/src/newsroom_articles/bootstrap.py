@@ -28,6 +28,7 @@ class Services:
 
     settings: ArticlesSettings
     engine: Engine
+    keys: KeySet
     verifier: TokenVerifier
     directory: ProfileDirectory
     views: EventSink
@@ -71,10 +72,12 @@ def bootstrap(settings: ArticlesSettings | None = None, *, process: str = "api")
         read_timeout=settings.users_read_timeout,
         retries=1,
     )
+    keys = KeySet(jwks_fetcher(settings.jwks_url))
     return Services(
         settings=settings,
         engine=create_engine(settings, application_name=f"articles-{process}"),
-        verifier=TokenVerifier(KeySet(jwks_fetcher(settings.jwks_url))),
+        keys=keys,
+        verifier=TokenVerifier(keys),
         directory=HttpUsersDirectory(users),
         views=BufferedEventPublisher(
             producer_factory=views_producer,

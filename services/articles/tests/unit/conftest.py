@@ -331,6 +331,7 @@ def app(fakes: Fakes) -> Iterator[Flask]:
     services = FakeServices(
         settings=settings,
         engine=sa.create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
+        keys=KeySet.static({"k1": KEY.public_key()}),
         verifier=TokenVerifier(KeySet.static({"k1": KEY.public_key()})),
         directory=fakes.directory,
         views=fakes.views,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from flask import Flask
 
 from newsroom_articles import bootstrap
@@ -11,6 +14,8 @@ from newsroom_common.db import ping
 from newsroom_common.kafka_clients import broker_reachable
 from newsroom_common.logs import configure_logging
 from newsroom_common.web import create_base_app
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: ArticlesSettings | None = None) -> Flask:
@@ -33,4 +38,15 @@ def create_app(settings: ArticlesSettings | None = None) -> Flask:
     for blueprint in (articles.bp, favorites.bp, comments.bp, tags.bp):
         app.register_blueprint(blueprint)
     app.after_request(http.add_cache_headers)
+    threading.Thread(target=_warm_keys, args=(services,), name="jwks-warmup", daemon=True).start()
     return app
+
+
+def _warm_keys(services: bootstrap.Services) -> None:
+    """Fetch users' public keys now, so signed-in requests keep working if users goes down."""
+    try:
+        # An unknown kid makes the key set fetch the document.
+        services.keys.get("")
+    except Exception as exc:
+        # The first signed-in request fetches them instead.
+        log.info("could not fetch the JWKS yet: %s", exc)

@@ -1,0 +1,144 @@
+"""SQL statements per request, counted on the engine: a page costs the same at any size."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from newsroom_articles.config import PREFIX, ArticlesSettings
+from newsroom_articles.entrypoints.app import create_app
+from newsroom_common.config import load_settings
+from newsroom_devstack.stack import Stack
+
+from .conftest import Api, User
+
+pytestmark = pytest.mark.integration
+LIST_BUDGET = 4
+ARTICLE_BUDGET = 3
+
+
+class StatementCounter:
+    """Counts statements the engine sends to PostgreSQL."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.statements: list[str] = []
+        sa.event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+
+@pytest.fixture(scope="module")
+def app(stack: Stack) -> Iterator[Flask]:
+    """The articles API in this process, on the stack's database, Kafka and users."""
+    settings = load_settings(ArticlesSettings, prefix=PREFIX, environ=stack.env("articles"))
+    app = create_app(settings)
+    yield app
+    services = app.extensions["articles"]
+    services.views.close(timeout=5)
+    services.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def counter(app: Flask) -> StatementCounter:
+    return StatementCounter(app.extensions["articles"].engine)
+
+
+@pytest.fixture(scope="module")
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def world(api: Api, client: FlaskClient) -> dict[str, Any]:
+    """Three authors, 30 articles sharing a tag, favorites and follows."""
+    authors = [api.register("budget") for _ in range(3)]
+    reader = api.register("reader")
+    tag = f"budget{uuid.uuid4().hex[:8]}"
+    slugs = []
+    for i in range(30):
+        author = authors[i % 3]
+        response = client.post(
+            "/api/articles",
+            headers=author.headers,
+            json={
+                "article": {
+                    "title": f"Budget {i}",
+                    "description": "d",
+                    "body": "b",
+                    "tagList": [tag, f"extra{i % 4}"],
+                }
+            },
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+        slugs.append(response.get_json()["article"]["slug"])
+    for slug in slugs[::2]:
+        favorited = client.post(f"/api/articles/{slug}/favorite", headers=reader.headers)
+        assert favorited.status_code == 200
+    for author in authors:
+        api.post(f"/api/profiles/{author.username}/follow", user=reader)
+    return {"authors": authors, "reader": reader, "tag": tag, "slugs": slugs}
+
+
+def _count(client: FlaskClient, counter: StatementCounter, path: str, user: User | None) -> int:
+    headers = user.headers if user else {}
+    before = len(counter.statements)
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return len(counter.statements) - before
+
+
+@pytest.mark.parametrize("limit", [1, 10, 30])
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_page_of_articles_costs_at_most_four_statements(
+    client: FlaskClient,
+    counter: StatementCounter,
+    world: dict[str, Any],
+    poll: Any,
+    limit: int,
+    signed_in: bool,
+) -> None:
+    reader: User = world["reader"]
+    viewer = reader if signed_in else None
+    tag, author = world["tag"], world["authors"][0].username
+    # The feed needs the follows, which arrive through users' events.
+    poll(
+        lambda: (
+            client.get("/api/articles/feed", headers=reader.headers).get_json()["articlesCount"]
+            == 30
+        )
+    )
+    paths = [
+        f"/api/articles?limit={limit}",
+        f"/api/articles?tag={tag}&limit={limit}",
+        f"/api/articles?author={author}&limit={limit}",
+        f"/api/articles?favorited={reader.username}&limit={limit}",
+        f"/api/articles?tag={tag}&author={author}&favorited={reader.username}&limit={limit}",
+        f"/api/articles?tag={tag}&limit={limit}&offset=5",
+    ]
+    if signed_in:
+        paths.append(f"/api/articles/feed?limit={limit}")
+    for path in paths:
+        statements = _count(client, counter, path, viewer)
+        print(f"{statements} statements: GET {path} signed_in={signed_in}")
+        assert statements <= LIST_BUDGET, (path, counter.statements[-statements:])
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_single_article_costs_at_most_three_statements(
+    client: FlaskClient, counter: StatementCounter, world: dict[str, Any], signed_in: bool
+) -> None:
+    viewer = world["reader"] if signed_in else None
+    for slug in world["slugs"][:3]:
+        statements = _count(client, counter, f"/api/articles/{slug}", viewer)
+        print(f"{statements} statements: GET /api/articles/{slug} signed_in={signed_in}")
+        assert statements <= ARTICLE_BUDGET, counter.statements[-statements:]
+    comments = _count(client, counter, f"/api/articles/{world['slugs'][0]}/comments", viewer)
+    assert comments <= ARTICLE_BUDGET
+    assert _count(client, counter, "/api/tags", viewer) == 1
