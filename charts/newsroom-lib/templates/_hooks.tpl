@@ -10,7 +10,7 @@ before the new pods start:
 They run with their own ServiceAccount and NetworkPolicy, created as hooks too because
 the release's own objects do not exist yet on first install. Their env is inline (the
 ConfigMap does not exist yet either) and comes from the same define as the ConfigMap.
-Usage (a chart's templates/hooks.yaml): {{ include "newsroom-lib.hooks" . }}
+Usage: {{ include "newsroom-lib.hooks" . }} (in a chart's templates/hooks.yaml)
 */}}
 {{- define "newsroom-lib.hooks" -}}
 {{- $facts := include "newsroom-lib.facts" . | fromYaml -}}

@@ -2,7 +2,7 @@
 Every long-running workload of a chart, one per entry of the chart's facts.workloads:
 its ServiceAccount, Deployment, HPA (or KEDA ScaledObject), PodDisruptionBudget,
 NetworkPolicy and, when the facts say so, its Service.
-Usage (a chart's templates/workloads.yaml): {{ include "newsroom-lib.workloads" . }}
+Usage: {{ include "newsroom-lib.workloads" . }} (in a chart's templates/workloads.yaml)
 */}}
 {{- define "newsroom-lib.workloads" -}}
 {{- include "newsroom-lib.validate" . -}}
@@ -229,8 +229,9 @@ scaleDown:
 
 {{/*
 A KEDA ScaledObject for a Kafka consumer workload, instead of the HPA: it scales on the
-consumer group's lag on the topics the workload consumes (and on CPU), within the same
-bounds (so never past the partition count). KEDA owns the HPA it creates.
+lag of each consumer group on the topic it reads (facts.workloads.<c>.consumes), and on
+CPU, within the same bounds (so never past the partition count). KEDA owns the HPA it
+creates.
 Usage: {{ include "newsroom-lib.scaledObject" (dict "ctx" $ "component" "consumer") }}
 */}}
 {{- define "newsroom-lib.scaledObject" -}}
@@ -264,7 +265,7 @@ spec:
     - type: kafka
       metadata:
         bootstrapServers: {{ $.ctx.Values.global.kafka.bootstrapServers | quote }}
-        consumerGroup: {{ required "keda.consumerGroup is required" $values.keda.consumerGroup | quote }}
+        consumerGroup: {{ .group | quote }}
         topic: {{ .topic | quote }}
         lagThreshold: {{ $values.keda.lagThreshold | quote }}
         offsetResetPolicy: earliest

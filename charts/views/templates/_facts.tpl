@@ -28,13 +28,19 @@ workloads:
     readinessPath: /readyz
     ingressFrom: []
     egress: [database, kafka]
-    # The partition counts articles declares (newsroom_articles.topics.TOPICS): more
-    # consumer replicas than partitions would idle, so rendering fails past them.
+    # The topics and consumer groups of newsroom_views.topics, with the partition counts
+    # their owners declare (newsroom_<owner>.topics.TOPICS): more consumer replicas than
+    # the largest topic's partitions would idle, so rendering fails past them.
     consumes:
       - topic: articles.views.v1
         partitions: 12
+        group: views-ingest
       - topic: articles.events.v1
         partitions: 6
+        group: views-articles-replica
+      - topic: users.events.v1
+        partitions: 6
+        group: views-users-replica
 secretVolumes: []
 {{- end -}}
 

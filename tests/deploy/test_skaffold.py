@@ -1,0 +1,180 @@
+"""skaffold.yaml: valid skaffold/v4beta14, and everything it names exists and renders."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from deploy_support import REPO, SERVICE_CHARTS, SERVICES, SHARED, Helm, by_name, containers
+
+SCHEMA = SHARED / "contracts" / "skaffold-v4beta14.schema.json"
+MODULES = ("infra", *SERVICE_CHARTS, "all")
+
+
+@pytest.fixture(scope="module")
+def configs() -> dict[str, dict[str, Any]]:
+    documents = list(yaml.safe_load_all((REPO / "skaffold.yaml").read_text()))
+    return {doc["metadata"]["name"]: doc for doc in documents}
+
+
+def test_every_config_validates_against_the_shared_schema(
+    configs: dict[str, dict[str, Any]],
+) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    for name, config in configs.items():
+        errors = [
+            f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(config)
+        ]
+        assert not errors, f"{name}: " + "\n".join(errors)
+        assert config["apiVersion"] == "skaffold/v4beta14"
+
+
+def test_the_schema_catches_a_misspelt_field(configs: dict[str, dict[str, Any]]) -> None:
+    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
+    broken = json.loads(json.dumps(configs["articles"]))
+    broken["deploy"]["helm"]["releases"][0]["chartpath"] = "charts/articles"
+    assert list(validator.iter_errors(broken))
+
+
+def test_one_module_per_service_plus_infra_and_all(configs: dict[str, dict[str, Any]]) -> None:
+    assert tuple(configs) == MODULES
+
+
+def test_requires_name_existing_modules_without_cycles(configs: dict[str, dict[str, Any]]) -> None:
+    graph = {
+        name: [c for r in config.get("requires", []) for c in r["configs"]]
+        for name, config in configs.items()
+    }
+    for name, required in graph.items():
+        assert set(required) <= set(configs), f"{name} requires an unknown module"
+
+    def closure(name: str, seen: tuple[str, ...] = ()) -> set[str]:
+        assert name not in seen, f"cycle: {' -> '.join((*seen, name))}"
+        return {name}.union(*(closure(r, (*seen, name)) for r in graph[name]))
+
+    # What `skaffold dev -m <module>` deploys.
+    assert closure("users") == {"infra", "users"}
+    assert closure("articles") == {"infra", "users", "articles"}
+    assert closure("views") == {"infra", "users", "articles", "views"}
+    assert closure("all") == set(MODULES)
+
+
+def test_every_path_image_and_chart_exists(configs: dict[str, dict[str, Any]]) -> None:
+    for name, config in configs.items():
+        for path in config.get("manifests", {}).get("rawYaml", []):
+            assert (REPO / path).is_file(), f"{name}: {path}"
+        artifacts = config.get("build", {}).get("artifacts", [])
+        releases = config.get("deploy", {}).get("helm", {}).get("releases", [])
+        for artifact in artifacts:
+            assert (REPO / artifact["context"] / artifact["docker"]["dockerfile"]).is_file()
+            image = artifact["image"]
+            assert image == f"newsroom/{name}"
+            key = re.sub(r"[/.-]", "_", image)
+            templates = releases[0]["setValueTemplates"]
+            assert templates["image.repository"] == f"{{{{.IMAGE_REPO_{key}}}}}"
+            assert templates["image.tag"] == f"{{{{.IMAGE_TAG_{key}}}}}@{{{{.IMAGE_DIGEST_{key}}}}}"
+        for release in releases:
+            chart = REPO / release["chartPath"]
+            assert (chart / "Chart.yaml").is_file(), f"{name}: {chart}"
+            assert release["chartPath"] == f"charts/{name}"
+            # The library is a symlink; `helm dep build` would vendor a second copy.
+            assert release["skipBuildDependencies"] is True
+            for values in release.get("valuesFiles", []):
+                assert (REPO / values).is_file(), f"{name}: {values}"
+            # Images come from the chart's default repository name, so `helm install`
+            # and skaffold deploy the same image names.
+            chart_values = yaml.safe_load((chart / "values.yaml").read_text())
+            assert chart_values["image"]["repository"] == f"newsroom/{name}"
+        for forward in config.get("portForward", []):
+            assert forward["resourceName"] == f"newsroom-{name}"
+
+
+def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[str, Any]]) -> None:
+    for service in SERVICES:
+        (profile,) = [p for p in configs[service]["profiles"] if p["name"] == "dev"]
+        assert profile["activation"] == [{"command": "dev"}]
+        patches = {p["path"]: p["value"] for p in profile["patches"]}
+        assert patches["/deploy/helm/releases/0/setValues"] == {"devMode": True}
+        assert patches["/build/artifacts/0/docker/buildArgs"] == {"APP_OWNER": "10001:10001"}
+        rules = patches["/build/artifacts/0/sync"]["manual"]
+        for rule in rules:
+            source_root = REPO / rule["strip"]
+            assert source_root.is_dir(), rule
+            package = rule["src"][len(rule["strip"]) :].split("/")[0]
+            assert (source_root / package / "__init__.py").is_file(), rule
+            assert rule["dest"] == "/app/.venv/lib/python3.11/site-packages"
+        assert {r["strip"] for r in rules} == {f"services/{service}/src/", "libs/common/src/"}
+        # The image really is Python 3.11 and installs into /app/.venv.
+        dockerfile = (REPO / "services" / service / "Dockerfile").read_text()
+        assert "python:3.11." in dockerfile
+        assert "UV_PROJECT_ENVIRONMENT=/app/.venv" in dockerfile
+        assert "ARG APP_OWNER=root:root" in dockerfile
+
+
+def test_gateway_is_port_forwarded_to_8080(configs: dict[str, dict[str, Any]]) -> None:
+    assert configs["gateway"]["portForward"] == [
+        {
+            "resourceType": "service",
+            "resourceName": "newsroom-gateway",
+            "port": 8080,
+            "localPort": 8080,
+        }
+    ]
+
+
+@pytest.mark.parametrize("module", SERVICE_CHARTS)
+@pytest.mark.parametrize("dev_profile", [False, True], ids=["run", "dev"])
+def test_each_module_release_renders_valid_kubernetes(
+    configs: dict[str, dict[str, Any]], helm: Helm, module: str, dev_profile: bool
+) -> None:
+    """What skaffold would install: the chart, its dev values, a built image reference."""
+    (release,) = configs[module]["deploy"]["helm"]["releases"]
+    values: dict[str, Any] = {
+        "image": {"repository": f"newsroom/{module}", "tag": "abc123@sha256:" + "0" * 64}
+    }
+    if dev_profile and module in SERVICES:
+        values["devMode"] = True
+    objects = helm.template(
+        REPO / release["chartPath"],
+        release=release["name"],
+        values_files=[REPO / v for v in release["valuesFiles"]],
+        values=values,
+    )
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.30", strict=True)
+    deployments = by_name(objects, "Deployment")
+    assert f"newsroom-{module}" in deployments
+    for deployment in deployments.values():
+        assert deployment["spec"]["replicas"] == 1
+        (container,) = containers(deployment)
+        assert container["image"] == f"newsroom/{module}:abc123@sha256:" + "0" * 64
+        readonly = container["securityContext"]["readOnlyRootFilesystem"]
+        assert readonly is not (dev_profile and module in SERVICES)
+    if dev_profile and module in SERVICES:
+        api = containers(deployments[f"newsroom-{module}"])
+        env = {e["name"]: e.get("value") for e in next(api)["env"]}
+        assert env[f"{module.upper()}_RELOAD"] == "1"
+
+
+def test_dev_values_point_at_the_dev_infrastructure() -> None:
+    common = yaml.safe_load((REPO / "k8s" / "dev" / "values" / "common.yaml").read_text())
+    kafka = yaml.safe_load_all((REPO / "k8s" / "dev" / "kafka.yaml").read_text())
+    kafka_service = next(d for d in kafka if d["kind"] == "Service")
+    assert (
+        common["global"]["kafka"]["bootstrapServers"] == f"{kafka_service['metadata']['name']}:9092"
+    )
+    assert common["global"]["kafka"]["replicationFactor"] == 1
+    assert common["global"]["platform"] == "newsroom"
+    postgres = yaml.safe_load_all((REPO / "k8s" / "dev" / "postgres.yaml").read_text())
+    statefulset = next(d for d in postgres if d["kind"] == "StatefulSet")
+    pod_labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    for service in SERVICES:
+        values = yaml.safe_load((REPO / "k8s" / "dev" / "values" / f"{service}.yaml").read_text())
+        (peer,) = values["database"]["networkPolicyPeers"]
+        assert peer["podSelector"]["matchLabels"].items() <= pod_labels.items()
