@@ -132,6 +132,11 @@ class ConsumerRunner:
         self._config = config
         self.consumer: KafkaConsumer | None = None
 
+    @property
+    def topics(self) -> list[str]:
+        """The topics this runner consumes."""
+        return list(self._topics)
+
     # -- the loop -----------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -141,10 +146,19 @@ class ConsumerRunner:
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Poll, process and commit until `should_stop()`; then leave the group cleanly."""
-        if self.consumer is None:
-            self.start()
+        backoff = 0.25
         try:
             while not should_stop():
+                if self.consumer is None:
+                    try:
+                        self.start()
+                        backoff = 0.25
+                    except Exception as exc:
+                        # kafka-python bootstraps in the constructor: wait for the broker.
+                        log.warning("cannot reach Kafka, retrying in %.2fs: %s", backoff, exc)
+                        time.sleep(backoff)
+                        backoff = min(backoff * 2, 5.0)
+                        continue
                 self.poll_once(timeout_ms=500)
         finally:
             self.close()

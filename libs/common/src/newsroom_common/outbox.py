@@ -48,7 +48,7 @@ class OutboxRelay:
         *,
         engine: Engine,
         outbox: sa.Table,
-        producer: KafkaProducer,
+        producer_factory: Callable[[], KafkaProducer],
         batch_size: int = 500,
         poll_interval: float = 1.0,
         send_timeout: float = 10.0,
@@ -56,7 +56,8 @@ class OutboxRelay:
     ) -> None:
         self._engine = engine
         self._outbox = outbox
-        self._producer = producer
+        self._producer_factory = producer_factory
+        self._producer: KafkaProducer | None = None
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._send_timeout = send_timeout
@@ -83,9 +84,12 @@ class OutboxRelay:
                 return 0
             futures: list[tuple[Any, Any]] = []
             error: str | None = None
+            # Built on first use: kafka-python bootstraps in the constructor, which fails
+            # while the broker is away; the run loop then backs off and tries again.
+            producer = self._producer = self._producer or self._producer_factory()
             for row in rows:
                 try:
-                    future = self._producer.send(
+                    future = producer.send(
                         row.topic,
                         key=row.key.encode(),
                         value=orjson.dumps(row.payload),
@@ -96,7 +100,7 @@ class OutboxRelay:
                     break
                 futures.append((row, future))
             try:
-                self._producer.flush(timeout=self._send_timeout)
+                producer.flush(timeout=self._send_timeout)
             except Exception as exc:
                 error = error or f"{type(exc).__name__}: {exc}"
             sent: list[int] = []
@@ -188,7 +192,9 @@ class OutboxRelay:
     def close(self) -> None:
         """Release the listener connection and flush the producer."""
         self._close_listener()
-        self._producer.close(timeout=5)
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
 
 
 class RelayError(RuntimeError):

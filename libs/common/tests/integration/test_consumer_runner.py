@@ -44,22 +44,22 @@ def _produce(bootstrap: str, topic: str, events: list[CloudEvent], *, twice: boo
     producer.close()
 
 
-def _start(postgres: Any, kafka: Any, topic: str, schema: str, group: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(CHILD),
-            postgres.database_url("views"),
-            kafka.bootstrap_servers,
-            topic,
-            schema,
-            group,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+def _start(
+    postgres: Any, kafka: Any, topic: str, schema: str, group: str, log: Path
+) -> subprocess.Popen[bytes]:
+    argv = [
+        sys.executable,
+        str(CHILD),
+        postgres.database_url("views"),
+        kafka.bootstrap_servers,
+        topic,
+        schema,
+        group,
+    ]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
 
 
 def _applied(engine: sa.Engine, schema: str) -> tuple[int, int]:
@@ -79,7 +79,7 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -92,21 +92,21 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def _committed(bootstrap: str, group: str, topic: str) -> int:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        offsets = admin.list_consumer_group_offsets(group)
+        offsets = admin.list_group_offsets(group).get(group, {})
     finally:
         admin.close()
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic)
 
 
 def test_killed_mid_batch_and_restarted_applies_each_event_once(
-    postgres: Any, kafka: Any, topic: str, schema_tables: Any
+    postgres: Any, kafka: Any, topic: str, schema_tables: Any, tmp_path: Path
 ) -> None:
     engine, schema, _, _ = schema_tables
     group = f"group-{uuid.uuid4().hex[:8]}"
     events = [_event(i) for i in range(400)]
     # Delivered twice: the duplicates must change nothing either.
     _produce(kafka.bootstrap_servers, topic, events, twice=True)
-    child = _start(postgres, kafka, topic, schema, group)
+    child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
     try:
         _wait_for(lambda: _applied(engine, schema)[0] >= 60, 60, "the first batches")
         child.send_signal(signal.SIGKILL)
@@ -115,7 +115,7 @@ def test_killed_mid_batch_and_restarted_applies_each_event_once(
         assert 0 < partway < len(events)
     finally:
         _stop(child)
-    child = _start(postgres, kafka, topic, schema, group)
+    child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
     try:
         _wait_for(lambda: _applied(engine, schema)[0] == len(events), 90, "every event")
         _wait_for(
@@ -130,7 +130,7 @@ def test_killed_mid_batch_and_restarted_applies_each_event_once(
 
 
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
-    postgres: Any, kafka: Any, topic: str, schema_tables: Any
+    postgres: Any, kafka: Any, topic: str, schema_tables: Any, tmp_path: Path
 ) -> None:
     engine, schema, _, _ = schema_tables
     group = f"group-{uuid.uuid4().hex[:8]}"
@@ -146,7 +146,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
         producer.send(topic, partition=0, value=event.value(), headers=event.headers())
     producer.flush()
     producer.close()
-    child = _start(postgres, kafka, topic, schema, group)
+    child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
     try:
         _wait_for(lambda: _applied(engine, schema)[0] == len(good), 60, "the good events")
         _wait_for(

@@ -16,11 +16,10 @@ from newsroom_articles.topics import ARTICLES_DLT, USERS_EVENTS, USERS_REPLICA_G
 from newsroom_common.consumer import ConsumerRunner
 from newsroom_common.db import create_engine
 from newsroom_common.events import CloudEvent
-from newsroom_common.kafka_clients import broker_reachable, create_producer
+from newsroom_common.kafka_clients import create_producer
 from newsroom_common.logs import configure_logging
 from newsroom_common.migrations import upgrade
-from newsroom_common.outbox import OutboxRelay
-from newsroom_common.worker import StopFlag, serve_probes
+from newsroom_common.runners import run_consumer, run_outbox_relay
 
 MIGRATIONS = "newsroom_articles.adapters:migrations"
 log = logging.getLogger("newsroom_articles.cli")
@@ -36,28 +35,7 @@ def migrate() -> None:
 
 def relay() -> None:
     """Publish outbox rows to Kafka until SIGTERM."""
-    settings = config.load()
-    configure_logging(service="articles-relay", level=settings.log_level)
-    stop = StopFlag().install()
-    worker = OutboxRelay(
-        engine=create_engine(settings, application_name="articles-relay"),
-        outbox=outbox,
-        producer=create_producer(settings.kafka_bootstrap_servers, client_id="articles-relay"),
-    )
-    serve_probes(
-        settings.worker_http_port,
-        live=lambda: True,
-        ready=lambda: (
-            broker_reachable(settings.kafka_bootstrap_servers),
-            {"published": worker.stats.published, "last_error": worker.stats.last_error},
-        ),
-    )
-    log.info("outbox relay started")
-    try:
-        worker.run(stop)
-    finally:
-        worker.close()
-        log.info("outbox relay stopped")
+    run_outbox_relay(service="articles", settings=config.load(), outbox=outbox)
 
 
 def apply_batch(connection: Connection, events: Sequence[CloudEvent]) -> None:
@@ -68,8 +46,6 @@ def apply_batch(connection: Connection, events: Sequence[CloudEvent]) -> None:
 def consume() -> None:
     """Keep the replica of profiles and follows from users.events.v1 until SIGTERM."""
     settings = config.load()
-    configure_logging(service="articles-consume", level=settings.log_level)
-    stop = StopFlag().install()
     bootstrap_servers = settings.kafka_bootstrap_servers
     runner = ConsumerRunner(
         engine=create_engine(settings, application_name="articles-consume"),
@@ -83,17 +59,7 @@ def consume() -> None:
         # Fetch as soon as anything arrives: profile changes should show within a second.
         consumer_overrides={"fetch_max_wait_ms": 100},
     )
-    serve_probes(
-        settings.worker_http_port,
-        live=lambda: True,
-        ready=lambda: (
-            bool(runner.stats.assigned) or broker_reachable(bootstrap_servers),
-            {"processed": runner.stats.processed, "dead_lettered": runner.stats.dead_lettered},
-        ),
-    )
-    log.info("users events consumer started")
-    runner.run(stop)
-    log.info("users events consumer stopped")
+    run_consumer(name="articles-consume", settings=settings, runner=runner)
 
 
 def main(argv: list[str] | None = None) -> None:

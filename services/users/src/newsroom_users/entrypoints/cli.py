@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from newsroom_common.kafka_clients import broker_reachable, create_producer
 from newsroom_common.logs import configure_logging
 from newsroom_common.migrations import upgrade
-from newsroom_common.outbox import OutboxRelay
-from newsroom_common.worker import StopFlag, serve_probes
+from newsroom_common.runners import run_outbox_relay
 from newsroom_users import config
 from newsroom_users.adapters.tables import outbox
 
@@ -27,31 +25,7 @@ def migrate() -> None:
 
 def relay() -> None:
     """Publish outbox rows to Kafka until SIGTERM."""
-    from newsroom_users.bootstrap import bootstrap
-
-    settings = config.load()
-    configure_logging(service="users-relay", level=settings.log_level)
-    services = bootstrap(settings, process="relay")
-    stop = StopFlag().install()
-    worker = OutboxRelay(
-        engine=services.engine,
-        outbox=outbox,
-        producer=create_producer(settings.kafka_bootstrap_servers, client_id="users-relay"),
-    )
-    serve_probes(
-        settings.worker_http_port,
-        live=lambda: True,
-        ready=lambda: (
-            broker_reachable(settings.kafka_bootstrap_servers),
-            {"published": worker.stats.published, "last_error": worker.stats.last_error},
-        ),
-    )
-    log.info("outbox relay started")
-    try:
-        worker.run(stop)
-    finally:
-        worker.close()
-        log.info("outbox relay stopped")
+    run_outbox_relay(service="users", settings=config.load(), outbox=outbox)
 
 
 def main(argv: list[str] | None = None) -> None:
