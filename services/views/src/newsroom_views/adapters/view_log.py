@@ -61,7 +61,7 @@ class ViewLog:
         return {p: beginnings[p] if o is None else int(o) for p, o in committed.items()}
 
     def read(
-        self, positions: Mapping[int, int], bounds: Mapping[int, int]
+        self, positions: Mapping[int, int], bounds: Mapping[int, int], *, max_records: int = 5000
     ) -> tuple[list[Any], Offsets]:
         """Records from `positions` up to (not including) `bounds`, and the positions after them.
 
@@ -75,7 +75,7 @@ class ViewLog:
             self._consumer.seek(self._tps[p], positions[p])
         self._consumer.pause(*[tp for p, tp in self._tps.items() if p not in wanted])
         self._consumer.resume(*[self._tps[p] for p in wanted])
-        polled = self._consumer.poll(timeout_ms=1000, max_records=5000)
+        polled = self._consumer.poll(timeout_ms=1000, max_records=max_records)
         records = [
             r
             for batch in polled.values()

@@ -46,6 +46,7 @@ def rebuild(args: argparse.Namespace) -> int:
         stop=StopFlag().install(),
         wait_timeout_s=args.wait_timeout,
         max_batches=args.max_batches,
+        batch_size=args.batch_size,
     )
     print(report.summary(), flush=True)
     return 0 if report.done else 3
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=None,
         help="stop after this many batches (the next run resumes); for tests and drills",
+    )
+    rebuild_cmd.add_argument(
+        "--batch-size", type=int, default=5000, help="records per transaction (default 5000)"
     )
     rebuild_cmd.set_defaults(func=rebuild)
     bench_cmd = commands.add_parser("bench", help=bench.__doc__)

@@ -115,6 +115,7 @@ def rebuild(
     stop: Callable[[], bool],
     wait_timeout_s: float = 600.0,
     max_batches: int | None = None,
+    batch_size: int = 5000,
 ) -> RebuildReport:
     """Run (or resume) a rebuild until its counts are swapped in, stopped, or out of batches."""
     s = services.settings
@@ -127,7 +128,7 @@ def rebuild(
             s.kafka_bootstrap_servers, topic=s.views_topic, live_group=s.ingest_group
         )
         try:
-            return _rebuild(services, view_log, stop, wait_timeout_s, max_batches)
+            return _rebuild(services, view_log, stop, wait_timeout_s, max_batches, batch_size)
         finally:
             view_log.close()
             guard.execute(sa.select(sa.func.pg_advisory_unlock(REBUILD_LOCK_KEY)))
@@ -140,6 +141,7 @@ def _rebuild(
     stop: Callable[[], bool],
     wait_timeout_s: float,
     max_batches: int | None,
+    batch_size: int,
 ) -> RebuildReport:
     engine = services.engine
     group = services.settings.ingest_group
@@ -160,7 +162,7 @@ def _rebuild(
         if stop() or (max_batches is not None and batches >= max_batches):
             return report
         if any(positions[p] < run.targets.get(p, 0) for p in positions):
-            records, moved = view_log.read(positions, run.targets)
+            records, moved = view_log.read(positions, run.targets, max_records=batch_size)
             with engine.begin() as connection:
                 report.counted += _count(connection, services, records)
                 store.save_progress(connection, run, moved)
@@ -180,7 +182,7 @@ def _rebuild(
         hold_ingest_exclusive(connection)
         ends = view_log.ends()
         while any(positions[p] < ends[p] for p in positions):
-            records, positions = view_log.read(positions, ends)
+            records, positions = view_log.read(positions, ends, max_records=batch_size)
             report.counted += _count(connection, services, records, only_counted_by=group)
             report.records += len(records)
         store.swap(connection, run)
