@@ -252,3 +252,12 @@ def test_gateway_chart_sets_exactly_the_template_placeholders(helm: Helm) -> Non
     dockerfile = (REPO / "gateway" / "Dockerfile").read_text()
     image_env = set(re.findall(r"^\s+(GATEWAY_[A-Z_]+)=", dockerfile, re.M))
     assert image_env <= placeholders
+
+
+def test_the_drift_check_catches_an_env_variable_nobody_reads(helm: Helm) -> None:
+    readable, _, _ = settings_env("users")
+    objects = helm.template(
+        CHARTS / "users",
+        values={"api": {"extraEnv": [{"name": "USERS_DATABSE_URL", "value": "x"}]}},
+    )
+    assert chart_env(objects) - CHART_SCRIPT_ENV - readable == {"USERS_DATABSE_URL"}
