@@ -17,6 +17,7 @@ from newsroom_articles.adapters.replica import author_columns, author_of
 from newsroom_articles.adapters.tables import (
     article_tags,
     articles,
+    counters,
     favorites,
     follows,
     profiles,
@@ -25,6 +26,7 @@ from newsroom_articles.adapters.tables import (
 from newsroom_articles.domain.model import Article, ArticleFilter, ArticleView, PageRequest
 
 _a = articles.c
+ARTICLES_COUNTER = "articles"
 _ARTICLE = (
     _a.id,
     _a.slug,
@@ -81,6 +83,39 @@ def _conditions(where: ArticleFilter) -> list[sa.ColumnElement[bool]]:
         )
         conditions.append(_a.author_id.in_(followed))
     return conditions
+
+
+def _feed_page(follower_id: str, page: PageRequest) -> sa.Select[Any]:
+    """Ids of a page of the feed: the newest of each followed author, merged.
+
+    Each author's articles come newest first from the author index, so the
+    page never depends on how many articles other people wrote.
+    """
+    newest = (
+        sa.select(_a.id, _a.created_at)
+        .where(_a.author_id == follows.c.followee_id)
+        .order_by(_a.created_at.desc(), _a.id.desc())
+        .limit(page.offset + page.limit)
+        .lateral("newest")
+    )
+    return (
+        sa.select(newest.c.id)
+        .select_from(follows.join(newest, sa.true()))
+        .where(follows.c.follower_id == follower_id)
+        .order_by(newest.c.created_at.desc(), newest.c.id.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+
+
+def _feed_count(follower_id: str) -> sa.Select[Any]:
+    """How many articles the feed has: a sum of per-author counts, each from the author index."""
+    per_author = (
+        sa.select(sa.func.count()).where(_a.author_id == follows.c.followee_id).scalar_subquery()
+    )
+    return sa.select(sa.func.coalesce(sa.func.sum(per_author), 0)).where(
+        follows.c.follower_id == follower_id
+    )
 
 
 def _view_query(viewer_id: str | None, *, with_body: bool) -> sa.Select[Any]:
@@ -150,6 +185,7 @@ class SqlArticleRepository:
         if inserted is None:
             return False
         self._add_tags(article.id, article.tags)
+        self._count_articles(+1)
         return True
 
     def update(self, article: Article, *, previous_tags: Sequence[str]) -> bool:
@@ -190,6 +226,7 @@ class SqlArticleRepository:
         # Comments, favorites and tag rows go with it (ON DELETE CASCADE).
         self._c.execute(articles.delete().where(_a.id == article.id))
         self._count_tags(sorted(article.tags), -1)
+        self._count_articles(-1)
 
     def view(self, slug: str, *, viewer_id: str | None) -> ArticleView | None:
         row = self._c.execute(_view_query(viewer_id, with_body=True).where(_a.slug == slug)).first()
@@ -198,18 +235,30 @@ class SqlArticleRepository:
     def list(
         self, where: ArticleFilter, page: PageRequest, *, viewer_id: str | None
     ) -> list[ArticleView]:
-        query = (
-            _view_query(viewer_id, with_body=False)
-            .where(*_conditions(where))
-            .order_by(_a.created_at.desc(), _a.id.desc())
-            .limit(page.limit)
-            .offset(page.offset)
-        )
+        query = _view_query(viewer_id, with_body=False).order_by(_a.created_at.desc(), _a.id.desc())
+        if where == ArticleFilter(followed_by=where.followed_by) and where.followed_by:
+            query = query.where(_a.id.in_(_feed_page(where.followed_by, page)))
+        else:
+            query = query.where(*_conditions(where)).limit(page.limit).offset(page.offset)
         return [_view(row) for row in self._c.execute(query)]
 
     def count(self, where: ArticleFilter) -> int:
-        query = sa.select(sa.func.count()).select_from(articles).where(*_conditions(where))
+        conditions = _conditions(where)
+        if not conditions:
+            total = sa.select(counters.c.value).where(counters.c.name == ARTICLES_COUNTER)
+            return int(self._c.scalar(total) or 0)
+        if where == ArticleFilter(followed_by=where.followed_by) and where.followed_by:
+            return int(self._c.scalar(_feed_count(where.followed_by)) or 0)
+        query = sa.select(sa.func.count()).select_from(articles).where(*conditions)
         return int(self._c.scalar(query) or 0)
+
+    def _count_articles(self, delta: int) -> None:
+        statement = pg_insert(counters).values(name=ARTICLES_COUNTER, value=max(delta, 0))
+        self._c.execute(
+            statement.on_conflict_do_update(
+                index_elements=[counters.c.name], set_={"value": counters.c.value + delta}
+            )
+        )
 
     def _add_tags(self, article_id: str, names: Sequence[str]) -> None:
         if not names:

@@ -117,4 +117,13 @@ comments = sa.Table(
     sa.Index("comments_article_idx", "article_id", "id"),
 )
 
+# Totals kept in the writing transaction ("articles": every article), so the unfiltered
+# list, the home page, never counts a table that grows without bound.
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False, server_default="0"),
+)
+
 outbox, processed_events = add_shared_tables(metadata)
