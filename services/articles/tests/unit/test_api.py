@@ -128,3 +128,9 @@ def test_an_unchanged_article_answers_304(client: FlaskClient, fakes: Fakes) -> 
     assert changed.status_code == 200
     # Every read is a view, a revalidated one too.
     assert len(fakes.views.events) == 3
+
+
+def test_readiness_reports_the_view_buffer_without_depending_on_it(client: FlaskClient) -> None:
+    body = client.get("/readyz").get_json()
+    assert body["checks"]["views_buffer"]["required"] is False
+    assert body["checks"]["database"]["required"] is True

@@ -11,6 +11,7 @@ from newsroom_articles import bootstrap
 from newsroom_articles.config import ArticlesSettings
 from newsroom_articles.entrypoints import articles, comments, favorites, http, tags
 from newsroom_common.db import ping
+from newsroom_common.event_buffer import BufferedEventPublisher
 from newsroom_common.kafka_clients import broker_reachable
 from newsroom_common.logs import configure_logging
 from newsroom_common.web import create_base_app
@@ -31,8 +32,18 @@ def create_app(settings: ArticlesSettings | None = None) -> Flask:
         ok = broker_reachable(services.settings.kafka_bootstrap_servers)
         return ok, "reachable" if ok else "unreachable (events wait in the outbox and buffer)"
 
+    def views_buffer() -> tuple[bool, str]:
+        # Informational: a full buffer drops views but never makes the API unready.
+        views = services.views
+        if not isinstance(views, BufferedEventPublisher):
+            return True, "not buffered"
+        stats = views.stats
+        return True, f"pending {views.pending()}, sent {stats.sent}, dropped {stats.dropped}"
+
     app = create_base_app(
-        "newsroom_articles", readiness={"database": database}, optional_readiness={"kafka": kafka}
+        "newsroom_articles",
+        readiness={"database": database},
+        optional_readiness={"kafka": kafka, "views_buffer": views_buffer},
     )
     app.extensions["articles"] = services
     for blueprint in (articles.bp, favorites.bp, comments.bp, tags.bp):
