@@ -134,3 +134,16 @@ def test_readiness_reports_the_view_buffer_without_depending_on_it(client: Flask
     body = client.get("/readyz").get_json()
     assert body["checks"]["views_buffer"]["required"] is False
     assert body["checks"]["database"]["required"] is True
+
+
+def test_nul_characters_never_reach_the_database(client: FlaskClient, fakes: Fakes) -> None:
+    alice = fakes.user("alice")
+    assert client.get("/api/articles/bad%00slug").status_code == 404
+    assert client.get("/api/articles/bad%00slug/comments").status_code == 404
+    response = client.get("/api/articles?tag=a%00b")
+    assert response.status_code == 422
+    assert response.get_json() == {"errors": {"tag": ["must not contain NUL characters"]}}
+    article = {"title": "a\u0000b", "description": "d", "body": "b", "tagList": ["x\u0000"]}
+    created = client.post("/api/articles", json={"article": article}, headers=_auth(alice))
+    assert created.status_code == 422
+    assert set(created.get_json()["errors"]) == {"title", "tagList"}

@@ -23,6 +23,8 @@ OFFSET_MAX = 1_000_000_000
 # Slugs that would be shadowed by a fixed route under /api/articles/.
 RESERVED_SLUGS = frozenset({"feed"})
 _NOT_SLUG = re.compile(r"[^\w]+")
+# PostgreSQL text cannot hold NUL characters: refuse them before they reach the database.
+NUL_MESSAGE = "must not contain NUL characters"
 
 
 @dataclasses.dataclass
@@ -173,6 +175,8 @@ def validate_article(fields: Mapping[str, object], *, required: bool) -> dict[st
         value = fields[name]
         if not isinstance(value, str):
             errors[name] = ["must be a string"]
+        elif "\x00" in value:
+            errors[name] = [NUL_MESSAGE]
         elif not value.strip():
             errors[name] = ["can't be blank"]
         elif len(value) > limit:
@@ -200,6 +204,8 @@ def normalize_tags(raw: object) -> tuple[str, ...]:
         if not isinstance(item, str):
             raise ValueError("must be a list of strings")
         tag = item.strip()
+        if "\x00" in tag:
+            raise ValueError(NUL_MESSAGE)
         if not tag:
             raise ValueError("tags can't be blank")
         if len(tag) > TAG_MAX:
@@ -214,6 +220,8 @@ def validate_comment(body: object) -> str:
     """A comment's body; a 422 when blank or too long."""
     if not isinstance(body, str) or not body.strip():
         raise ValidationFailed(fields={"body": ["can't be blank"]})
+    if "\x00" in body:
+        raise ValidationFailed(fields={"body": [NUL_MESSAGE]})
     if len(body) > COMMENT_MAX:
         raise ValidationFailed(fields={"body": [f"is too long (at most {COMMENT_MAX} characters)"]})
     return body

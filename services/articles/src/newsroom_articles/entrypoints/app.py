@@ -48,6 +48,7 @@ def create_app(settings: ArticlesSettings | None = None) -> Flask:
     app.extensions["articles"] = services
     for blueprint in (articles.bp, favorites.bp, comments.bp, tags.bp):
         app.register_blueprint(blueprint)
+    app.url_value_preprocessor(http.refuse_nul_in_path)
     app.after_request(http.add_cache_headers)
     threading.Thread(target=_warm_keys, args=(services,), name="jwks-warmup", daemon=True).start()
     return app

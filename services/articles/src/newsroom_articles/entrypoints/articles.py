@@ -6,10 +6,11 @@ import hashlib
 
 from flask import Blueprint, Response, request
 
-from newsroom_articles.domain.model import ArticleFilter, Page, parse_page
+from newsroom_articles.domain.model import NUL_MESSAGE, ArticleFilter, Page, parse_page
 from newsroom_articles.entrypoints.http import caller, services, signed_in
 from newsroom_articles.entrypoints.representations import article_json
 from newsroom_articles.service_layer import articles as use_cases
+from newsroom_common.errors import ValidationFailed
 from newsroom_common.jsonio import dumps, json_response
 from newsroom_common.web import json_body
 
@@ -26,7 +27,10 @@ def _page_json(page: Page) -> Response:
 
 
 def _query(name: str) -> str | None:
-    return request.args.get(name) or None
+    value = request.args.get(name) or None
+    if value is not None and "\x00" in value:
+        raise ValidationFailed(fields={name: [NUL_MESSAGE]})
+    return value
 
 
 @bp.get("/api/articles")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, current_app, request
 
 from newsroom_articles.bootstrap import Services
 from newsroom_common.auth import Principal
+from newsroom_common.errors import NotFound
 from newsroom_common.web import principal
 
 
@@ -39,3 +42,9 @@ def add_cache_headers(response: Response) -> Response:
     # The same URL answers differently with a token (following, favorited).
     response.vary.add("Authorization")
     return response
+
+
+def refuse_nul_in_path(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A slug with a NUL character cannot exist (PostgreSQL text cannot hold one): 404."""
+    if values and any("\x00" in str(v) for v in values.values()):
+        raise NotFound("not found")

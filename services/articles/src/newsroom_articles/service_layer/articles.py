@@ -44,7 +44,7 @@ def list_articles(
     viewer_id = caller.user_id if caller else None
     with uow() as work:
         views = work.articles.list(where, page, viewer_id=viewer_id)
-        # An empty first page needs no count; otherwise the total is one more statement.
+        # A first page shorter than the limit is every match: no count needed.
         count = len(views) if page.offset == 0 and len(views) < page.limit else None
         if count is None:
             count = work.articles.count(where)
