@@ -1,5 +1,5 @@
-"""Fixtures of the chart, manifest and image checks: helm, the umbrella chart rendered
-with each value set the issue names, and the services' own declarations."""
+"""Fixtures of the chart, manifest and image checks: helm, and the umbrella chart
+rendered once per value set the users are told about (deploy_support.VALUE_SETS)."""
 
 from __future__ import annotations
 
@@ -12,38 +12,7 @@ import pytest
 # The checks share helpers (deploy_support, chart_schemas) that live beside them.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deploy_support import CHARTS, Helm, ensure_helm
-
-# The umbrella chart rendered with every value set a user is told about. Each set is
-# validated strictly against Kubernetes 1.30 and checked by test_rendered.py.
-VALUE_SETS: dict[str, dict[str, Any]] = {
-    "defaults": {},
-    "autoscaling-off": {
-        chart: {workload: {"autoscaling": {"enabled": False}} for workload in workloads}
-        for chart, workloads in {
-            "users": ("api", "relay"),
-            "articles": ("api", "relay", "consumer"),
-            "views": ("api", "consumer"),
-        }.items()
-    }
-    | {"gateway": {"autoscaling": {"enabled": False}}},
-    "ingress-on": {
-        "gateway": {
-            "ingress": {
-                "enabled": True,
-                "className": "nginx",
-                "hosts": [
-                    {"host": "newsroom.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}
-                ],
-                "tls": [{"secretName": "newsroom-tls", "hosts": ["newsroom.example.com"]}],
-            }
-        }
-    },
-    "keda-on": {
-        "views": {"consumer": {"keda": {"enabled": True}}},
-        "articles": {"consumer": {"keda": {"enabled": True}}},
-    },
-}
+from deploy_support import CHARTS, VALUE_SETS, Helm, ensure_helm
 
 
 @pytest.fixture(scope="session")

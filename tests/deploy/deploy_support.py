@@ -40,6 +40,37 @@ ALL_CHARTS = ("newsroom-lib", *SERVICE_CHARTS, "newsroom")
 RELEASE = "newsroom"
 NAMESPACE = "newsroom"
 
+# The umbrella chart rendered with every value set a user is told about. Each set is
+# validated strictly against Kubernetes 1.30 and checked by test_rendered.py.
+VALUE_SETS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "autoscaling-off": {
+        chart: {workload: {"autoscaling": {"enabled": False}} for workload in workloads}
+        for chart, workloads in {
+            "users": ("api", "relay"),
+            "articles": ("api", "relay", "consumer"),
+            "views": ("api", "consumer"),
+        }.items()
+    }
+    | {"gateway": {"autoscaling": {"enabled": False}}},
+    "ingress-on": {
+        "gateway": {
+            "ingress": {
+                "enabled": True,
+                "className": "nginx",
+                "hosts": [
+                    {"host": "newsroom.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}
+                ],
+                "tls": [{"secretName": "newsroom-tls", "hosts": ["newsroom.example.com"]}],
+            }
+        }
+    },
+    "keda-on": {
+        "views": {"consumer": {"keda": {"enabled": True}}},
+        "articles": {"consumer": {"keda": {"enabled": True}}},
+    },
+}
+
 
 def _uv() -> str:
     bundled = REPO / ".tools" / "bin" / "uv"

@@ -10,9 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from deploy_support import CHARTS, NAMESPACE, REPO, Helm, ensure_checkov, load_yaml_documents
-
-from conftest import VALUE_SETS
+from deploy_support import (
+    CHARTS,
+    NAMESPACE,
+    REPO,
+    VALUE_SETS,
+    Helm,
+    ensure_checkov,
+    load_yaml_documents,
+)
 
 # Skipped everywhere; every other check must pass. (One-off exceptions are annotated on
 # the object itself with checkov.io/skip, e.g. the helm test pod's probes.)

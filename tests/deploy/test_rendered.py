@@ -10,6 +10,7 @@ import pytest
 from deploy_support import (
     CHARTS,
     NAMESPACE,
+    VALUE_SETS,
     Helm,
     by_name,
     containers,
@@ -18,8 +19,6 @@ from deploy_support import (
     of_kind,
     pod_spec,
 )
-
-from conftest import VALUE_SETS
 
 Objects = list[dict[str, Any]]
 
