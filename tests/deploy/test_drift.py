@@ -69,10 +69,10 @@ def settings_env(service: str) -> tuple[set[str], set[str], dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def chart_objects(helm: Helm) -> dict[str, list[dict[str, Any]]]:
-    """Each service chart rendered standalone, in devMode too (it adds <P>_RELOAD)."""
-    return {
-        service: helm.template(CHARTS / service, values={"devMode": True}) for service in SERVICES
-    }
+    """Each service chart rendered standalone with every optional variable turned on
+    (devMode adds <P>_RELOAD, an OTLP endpoint OTEL_EXPORTER_OTLP_ENDPOINT)."""
+    values = {"devMode": True, "global": {"otel": {"endpoint": "http://otel-collector:4317"}}}
+    return {service: helm.template(CHARTS / service, values=values) for service in SERVICES}
 
 
 def chart_env(objects: list[dict[str, Any]]) -> set[str]:
@@ -91,6 +91,7 @@ def test_every_env_variable_a_chart_sets_is_read_by_the_service(
 ) -> None:
     readable, required, _ = settings_env(service)
     named = chart_env(chart_objects[service]) - CHART_SCRIPT_ENV
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in named
     unknown = named - readable
     assert not unknown, (
         f"the {service} chart sets {sorted(unknown)}, which newsroom_{service} never reads"

@@ -8,7 +8,8 @@ before the new pods start:
   keys between partitions, an operator's decision). Off with global.kafka.createTopics
   (e.g. when Strimzi KafkaTopics manage them).
 They run with their own ServiceAccount and NetworkPolicy, created as hooks too because
-the release's own objects do not exist yet on first install. Their env is inline (the
+the release's own objects do not exist yet on first install; Helm deletes all of them once
+every hook has succeeded (a failed Job stays, with its logs, until the next attempt). Their env is inline (the
 ConfigMap does not exist yet either) and comes from the same define as the ConfigMap.
 Usage: {{ include "newsroom-lib.hooks" . }} (in a chart's templates/hooks.yaml)
 */}}
@@ -61,7 +62,7 @@ metadata:
   labels:
     {{- include "newsroom-lib.labels.standard" (dict "ctx" . "component" "hooks") | nindent 4 }}
   annotations:
-    {{- include "newsroom-lib.hooks.annotations" (dict "weight" -20 "deletePolicy" "before-hook-creation") | nindent 4 }}
+    {{- include "newsroom-lib.hooks.annotations" (dict "weight" -20 "deletePolicy" "before-hook-creation,hook-succeeded") | nindent 4 }}
 automountServiceAccountToken: false
 {{- end -}}
 
@@ -80,7 +81,7 @@ metadata:
   labels:
     {{- include "newsroom-lib.labels.standard" (dict "ctx" $ctx "component" "hooks") | nindent 4 }}
   annotations:
-    {{- include "newsroom-lib.hooks.annotations" (dict "weight" -20 "deletePolicy" "before-hook-creation") | nindent 4 }}
+    {{- include "newsroom-lib.hooks.annotations" (dict "weight" -20 "deletePolicy" "before-hook-creation,hook-succeeded") | nindent 4 }}
 spec:
   podSelector:
     matchExpressions:
