@@ -251,6 +251,27 @@ def schemas() -> dict[str, Schema]:
                     required=["users", "articles", "views"],
                 ),
                 "workerProcesses": string(pattern="^(auto|[1-9][0-9]*)$"),
+                "rateLimit": closed(
+                    {
+                        "perSecond": integer(1),
+                        "burst": integer(0),
+                        "authPerMinute": integer(1),
+                        "authBurst": integer(0),
+                    },
+                    required=["perSecond", "burst", "authPerMinute", "authBurst"],
+                ),
+                "cors": closed(
+                    {
+                        "origins": {
+                            "type": "array",
+                            # The devstack's rule: an exact origin, or ~regex without quotes.
+                            "items": string(
+                                pattern=r"^(~[^\"\s;]+|https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?)$"
+                            ),
+                        }
+                    }
+                ),
+                "cache": closed({"enabled": BOOLEAN}),
                 "service": closed(
                     {
                         "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},

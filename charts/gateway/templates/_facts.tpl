@@ -30,10 +30,22 @@ The placeholders of gateway/nginx.conf.template (environment variable -> value),
 the nginx image's entrypoint substitutes at start.
 */}}
 {{- define "gateway.config" -}}
+{{- $limits := .Values.rateLimit -}}
 GATEWAY_LISTEN: "8080"
 GATEWAY_WORKER_PROCESSES: {{ .Values.workerProcesses | quote }}
 GATEWAY_RUN_DIR: /tmp
 GATEWAY_ACCESS_LOG: /dev/stdout
+GATEWAY_RATE_LIMIT: {{ printf "%vr/s" $limits.perSecond | quote }}
+GATEWAY_RATE_BURST: {{ $limits.burst | quote }}
+GATEWAY_AUTH_RATE_LIMIT: {{ printf "%vr/m" $limits.authPerMinute | quote }}
+GATEWAY_AUTH_RATE_BURST: {{ $limits.authBurst | quote }}
+{{- /* One slot of the login/registration zone frees every 60/rate seconds, rounded up. */}}
+GATEWAY_AUTH_RETRY_AFTER: {{ div (add 59 $limits.authPerMinute) $limits.authPerMinute | quote }}
+{{- $origins := list }}
+{{- /* As the devstack writes them: "origin" 1; per line (the schema keeps quotes out). */}}
+{{- range .Values.cors.origins }}{{ $origins = append $origins (printf "\"%s\" 1;" .) }}{{ end }}
+GATEWAY_CORS_ORIGINS: {{ join "\n" $origins | quote }}
+GATEWAY_CACHE: {{ ternary "newsroom_cache" "off" .Values.cache.enabled | quote }}
 {{- range $app, $upstream := .Values.upstreams }}
 {{- $host := $upstream.host | default (include "newsroom-lib.names.peerFullname" (dict "ctx" $ "chart" $app)) }}
 {{ upper $app }}_UPSTREAM_SERVERS: {{ printf "server %s:%v;" $host $upstream.port | quote }}
