@@ -21,6 +21,7 @@ import pytest
 from newsroom_devstack.gateway import (
     TEMPLATE_VARIABLES,
     Gateway,
+    GatewaySettings,
     TemplateError,
     render,
     template_path,
@@ -39,6 +40,7 @@ def sample_values() -> dict[str, str]:
         "GATEWAY_WORKER_PROCESSES": "1",
         "GATEWAY_RUN_DIR": "/tmp/gateway",
         "GATEWAY_ACCESS_LOG": "/dev/stdout",
+        **GatewaySettings().values(),
     }
     for number, name in enumerate(SERVICE_NAMES, start=1):
         values[f"{name.upper()}_UPSTREAM_SERVERS"] = upstream_servers(

