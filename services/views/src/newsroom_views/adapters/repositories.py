@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
@@ -73,17 +75,22 @@ class SqlAuthorRepository:
         )
 
 
-def _upsert(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = pg_insert(table)
-    keys = list(table.primary_key.columns)
-    connection.execute(
-        stmt.on_conflict_do_update(
-            index_elements=keys, set_={"views": table.c.views + stmt.excluded.views}
-        ),
-        rows,
+@functools.cache
+def _adding(table: sa.Table) -> sa.Insert:
+    """`INSERT ... SELECT unnest(...) ON CONFLICT add`: one statement and one round trip per
+    table and batch, compiled once (a VALUES list would be compiled again for every size)."""
+    columns = [c.name for c in table.columns]
+    arrays = [sa.func.unnest(sa.bindparam(c.name, type_=pg.ARRAY(c.type))) for c in table.columns]
+    stmt = pg_insert(table).from_select(columns, sa.select(*arrays))
+    return stmt.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={"views": table.c.views + stmt.excluded.views},
     )
+
+
+def _add(connection: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
+    if columns["views"]:
+        connection.execute(_adding(table), columns)
 
 
 class SqlCountRepository:
@@ -96,26 +103,25 @@ class SqlCountRepository:
     def add(self, increments: Increments) -> None:
         # Sorted keys: two transactions touching the same rows lock them in the same order,
         # so a rebalance overlap waits instead of deadlocking.
-        _upsert(
-            self._c,
-            self._t.minutes,
-            [
-                {"article_id": a, "bucket_start": b, "views": n}
-                for (a, b), n in sorted(increments.minutes.items())
-            ],
-        )
-        _upsert(
-            self._c,
-            self._t.hours,
-            [
-                {"article_id": a, "bucket_start": b, "views": n}
-                for (a, b), n in sorted(increments.hours.items())
-            ],
-        )
-        _upsert(
+        for table, buckets in (
+            (self._t.minutes, increments.minutes),
+            (self._t.hours, increments.hours),
+        ):
+            keys = sorted(buckets)
+            _add(
+                self._c,
+                table,
+                {
+                    "article_id": [a for a, _ in keys],
+                    "bucket_start": [b for _, b in keys],
+                    "views": [buckets[k] for k in keys],
+                },
+            )
+        totals = sorted(increments.totals.items())
+        _add(
             self._c,
             self._t.totals,
-            [{"article_id": a, "views": n} for a, n in sorted(increments.totals.items())],
+            {"article_id": [a for a, _ in totals], "views": [n for _, n in totals]},
         )
 
     def total(self, article_id: str) -> int:

@@ -85,7 +85,7 @@ class Member:
         """Poll until stopped; a crash stops the whole process, so it is restarted whole."""
         next_refresh = 0.0
         try:
-            self.runner.start()
+            self._start(stop)
             while not stop():
                 self.runner.poll_once(timeout_ms=500)
                 if time.monotonic() >= next_refresh:
@@ -100,6 +100,19 @@ class Member:
             stop.set()
         finally:
             self.runner.close()
+
+    def _start(self, stop: StopFlag) -> None:
+        backoff = 0.25
+        while not stop():
+            try:
+                self.runner.start()
+                return
+            except Exception as exc:
+                # kafka-python bootstraps in the constructor: wait for the broker to come.
+                log.warning("cannot reach Kafka, retrying in %.2fs: %s", backoff, exc)
+                self.runner.stats.last_poll = time.monotonic()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     def alive(self) -> bool:
         """True while the thread runs and keeps polling."""
