@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean
+.PHONY: up down test lint fmt env clean bench-views
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -37,6 +37,10 @@ fmt: env
 test: lint
 	$(VENV)/bin/newsroom-stack prepare
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Views ingestion next to a bare kafka-python consumer, on a private PostgreSQL and Kafka.
+bench-views: env
+	$(VENV)/bin/python services/views/scripts/bench_on_devstack.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CURDIR)/.tools $(CURDIR)/var
