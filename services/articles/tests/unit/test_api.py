@@ -147,3 +147,14 @@ def test_nul_characters_never_reach_the_database(client: FlaskClient, fakes: Fak
     created = client.post("/api/articles", json={"article": article}, headers=_auth(alice))
     assert created.status_code == 422
     assert set(created.get_json()["errors"]) == {"title", "tagList"}
+
+
+def test_the_feed_is_read_only_and_says_so(client: FlaskClient, fakes: Fakes) -> None:
+    # "feed" is a reserved slug: /api/articles/feed must not also match the article routes.
+    alice = fakes.user("alice")
+    allowed = client.options("/api/articles/feed").headers["Allow"]
+    assert set(allowed.split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    response = client.put("/api/articles/feed", json={"article": {}}, headers=_auth(alice))
+    assert response.status_code == 405
+    assert response.get_json() == {"errors": {"body": ["method not allowed"]}}
+    assert client.get("/api/articles/feeds").status_code == 404

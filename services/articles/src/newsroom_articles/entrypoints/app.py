@@ -46,6 +46,7 @@ def create_app(settings: ArticlesSettings | None = None) -> Flask:
         optional_readiness={"kafka": kafka, "views_buffer": views_buffer},
     )
     app.extensions["articles"] = services
+    app.url_map.converters["article_slug"] = http.ArticleSlugConverter
     for blueprint in (articles.bp, favorites.bp, comments.bp, tags.bp):
         app.register_blueprint(blueprint)
     app.url_value_preprocessor(http.refuse_nul_in_path)

@@ -52,7 +52,7 @@ def feed() -> Response:
     return _page_json(result)
 
 
-@bp.get("/api/articles/<slug>")
+@bp.get("/api/articles/<article_slug:slug>")
 def get(slug: str) -> Response:
     s = services()
     view = use_cases.get(
@@ -74,7 +74,7 @@ def create() -> Response:
     return json_response({"article": article_json(view)}, status=201)
 
 
-@bp.put("/api/articles/<slug>")
+@bp.put("/api/articles/<article_slug:slug>")
 def update(slug: str) -> Response:
     s = services()
     author = signed_in()
@@ -85,7 +85,7 @@ def update(slug: str) -> Response:
     return json_response({"article": article_json(view)})
 
 
-@bp.delete("/api/articles/<slug>")
+@bp.delete("/api/articles/<article_slug:slug>")
 def delete(slug: str) -> Response:
     use_cases.delete(uow=services().uow, caller=signed_in(), slug=slug)
     return Response(status=204)

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
 from flask import Response, current_app, request
+from werkzeug.routing import BaseConverter
 
 from newsroom_articles.bootstrap import Services
+from newsroom_articles.domain.model import RESERVED_SLUGS
 from newsroom_common.auth import Principal
 from newsroom_common.errors import NotFound
 from newsroom_common.web import principal
+
+
+class ArticleSlugConverter(BaseConverter):
+    """`<article_slug:slug>`: any path segment but a reserved word, which is a route of its own.
+
+    Without it /api/articles/feed also matches /api/articles/<slug>, and OPTIONS there would
+    advertise PUT and DELETE on the feed.
+    """
+
+    regex = "(?!(?:" + "|".join(map(re.escape, sorted(RESERVED_SLUGS))) + ")$)[^/]+"
 
 
 def services() -> Services:
