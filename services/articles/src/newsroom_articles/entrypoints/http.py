@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 from flask import Response, current_app, request
 from werkzeug.routing import BaseConverter
