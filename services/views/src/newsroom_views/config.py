@@ -31,9 +31,9 @@ class ViewsSettings(ServiceSettings):
     users_replica_group: str = topics.USERS_REPLICA_GROUP
     # Records per polled batch: one transaction and one offset commit each.
     ingest_batch_size: int = 2000
-    # Processed event ids are kept this long. It must exceed the longest time a record can be
-    # read again (see docs/views.md): the topic's retention.ms plus segment.ms, 7 + 7 days by
-    # Kafka's defaults, because a group whose offsets expired restarts from the earliest record.
+    # Processed event ids are kept this long, and never less than the views topic's
+    # retention.ms + segment.ms (read at start): a group whose offsets expired re-reads all
+    # the topic still holds. 14 days covers Kafka's defaults (services/views/README.md).
     processed_events_retention_hours: int = 14 * 24
     # Minute buckets answer `1h` and the first partial hour of `24h`; hour buckets answer `7d`.
     minute_buckets_retention_hours: int = 26

@@ -19,6 +19,7 @@ from newsroom_views.domain.model import (
     apply_article_change,
     apply_author_change,
     count,
+    dedup_window,
     hour_of,
     minute_of,
     parse_limit,
@@ -143,3 +144,10 @@ def test_author_changes_ignore_stale_names() -> None:
     old, new = Author("u1", "old", NOW), Author("u1", "new", NOW + MINUTE)
     assert apply_author_change(old, new) == new
     assert apply_author_change(new, old) is None
+
+
+def test_processed_ids_are_kept_at_least_as_long_as_the_topic_can_redeliver() -> None:
+    two_weeks = dt.timedelta(days=14)
+    assert dedup_window(two_weeks, dt.timedelta(days=7)) == two_weeks
+    assert dedup_window(two_weeks, dt.timedelta(days=30)) == dt.timedelta(days=30)
+    assert dedup_window(two_weeks, None) is None

@@ -213,3 +213,13 @@ def apply_author_change(current: Author | None, change: Author) -> Author | None
     if current is not None and change.version < current.version:
         return None
     return change
+
+
+def dedup_window(configured: dt.timedelta, horizon: dt.timedelta | None) -> dt.timedelta | None:
+    """How long processed event ids must be kept: never less than the redelivery horizon.
+
+    The horizon is how long a record stays readable (None: forever, so ids are kept forever).
+    """
+    if horizon is None:
+        return None
+    return max(configured, horizon)

@@ -28,8 +28,10 @@ from newsroom_common.worker import StopFlag, serve_probes
 from newsroom_views.adapters.locks import hold_ingest_shared
 from newsroom_views.adapters.repositories import SqlRepositories
 from newsroom_views.adapters.tables import processed_events
+from newsroom_views.adapters.topic_config import redelivery_horizon
 from newsroom_views.bootstrap import Services
 from newsroom_views.domain.events import article_of, author_of, view_of
+from newsroom_views.domain.model import HOUR, dedup_window
 from newsroom_views.service_layer import replica
 from newsroom_views.service_layer.views import record_views
 
@@ -188,13 +190,16 @@ def members(services: Services) -> list[Member]:
     """The three members a `consume` process runs."""
     s = services.settings
     last_prune = [0.0]
+    processed_retention: list[dt.timedelta | None] = []
 
     def prune() -> None:
         # Every member process prunes; the deletes are small and idempotent, so no coordination.
         if time.monotonic() - last_prune[0] < s.prune_interval_seconds:
             return
         last_prune[0] = time.monotonic()
-        prune_old(services)
+        if not processed_retention:
+            processed_retention.append(dedup_retention(services))
+        prune_old(services, processed_retention=processed_retention[0])
 
     return [
         Member(
@@ -231,16 +236,37 @@ def members(services: Services) -> list[Member]:
     ]
 
 
-def prune_old(services: Services) -> None:
-    """Drop processed event ids and buckets past their retention."""
+def dedup_retention(services: Services) -> dt.timedelta | None:
+    """How long processed ids are kept: the setting, raised to the views topic's horizon."""
     s = services.settings
+    configured = dt.timedelta(hours=s.processed_events_retention_hours)
+    try:
+        horizon = redelivery_horizon(s.kafka_bootstrap_servers, s.views_topic)
+    except Exception as exc:
+        # Unknown horizon: the setting stands (it is documented to cover Kafka's defaults).
+        log.warning("cannot read the views topic's retention: %s", exc)
+        return configured
+    window = dedup_window(configured, horizon)
+    if window != configured:
+        log.warning(
+            "processed event ids kept longer than configured: the views topic can redeliver "
+            "records for that long",
+            extra={"configured_hours": configured / HOUR, "kept_hours": window and window / HOUR},
+        )
+    return window
+
+
+def prune_old(services: Services, *, processed_retention: dt.timedelta | None) -> None:
+    """Drop processed event ids and buckets past their retention."""
     now = dt.datetime.now(dt.UTC)
     try:
-        ids = prune_processed(
-            services.engine,
-            processed_events,
-            older_than_s=s.processed_events_retention_hours * 3600,
-        )
+        ids = 0
+        if processed_retention is not None:
+            ids = prune_processed(
+                services.engine,
+                processed_events,
+                older_than_s=int(processed_retention.total_seconds()),
+            )
         with services.engine.begin() as connection:
             buckets = SqlRepositories(connection).counts.prune(
                 minutes_before=now - services.retention.minutes,
