@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import types
+from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -97,3 +100,22 @@ def test_bad_parameters_are_422(client: FlaskClient, query: str, field: str) -> 
     assert response.status_code == 422
     assert response.json is not None
     assert list(response.json["errors"]) == [field]
+
+
+def _schema(name: str) -> dict[str, object]:
+    """A component schema of the service's OpenAPI document (they hold no references)."""
+    document = yaml.safe_load((Path(__file__).parents[2] / "openapi.yml").read_text())
+    return document["components"]["schemas"][name]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [
+        ("/api/articles/alpha/views", "ArticleViewsResponse"),
+        ("/api/views/popular?window=all", "PopularResponse"),
+        ("/api/views/popular?window=nope", "GenericErrorModel"),
+        ("/api/articles/nope/views", "GenericErrorModel"),
+    ],
+)
+def test_responses_match_the_openapi_document(client: FlaskClient, path: str, schema: str) -> None:
+    jsonschema.validate(client.get(path).json, _schema(schema))
