@@ -41,13 +41,17 @@ def rebuild(args: argparse.Namespace) -> int:
 
     services = bootstrap(process="rebuild")
     configure_logging(service="views-rebuild", level=services.settings.log_level)
-    report = run_rebuild(
-        services,
-        stop=StopFlag().install(),
-        wait_timeout_s=args.wait_timeout,
-        max_batches=args.max_batches,
-        batch_size=args.batch_size,
-    )
+    try:
+        report = run_rebuild(
+            services,
+            stop=StopFlag().install(),
+            wait_timeout_s=args.wait_timeout,
+            max_batches=args.max_batches,
+            batch_size=args.batch_size,
+        )
+    except (LookupError, RuntimeError) as exc:
+        print(f"rebuild: {exc}", file=sys.stderr)
+        return 2
     print(report.summary(), flush=True)
     return 0 if report.done else 3
 

@@ -122,7 +122,7 @@ def rebuild(
     engine = services.engine
     with engine.connect() as guard:
         if not guard.scalar(sa.select(sa.func.pg_try_advisory_lock(REBUILD_LOCK_KEY))):
-            raise SystemExit("another rebuild is running")
+            raise RuntimeError("another rebuild is running")
         guard.commit()
         view_log = ViewLog(
             s.kafka_bootstrap_servers, topic=s.views_topic, live_group=s.ingest_group
@@ -149,7 +149,8 @@ def _rebuild(
         run = store.current(connection)
         if run is None:
             run = store.start(connection, targets=view_log.live_positions())
-            log.info("rebuild started", extra={"run": run.id, "targets": run.targets})
+            targets = {str(p): o for p, o in run.targets.items()}
+            log.info("rebuild started", extra={"run": run.id, "targets": targets})
         else:
             log.info("rebuild resumed", extra={"run": run.id})
         saved = store.progress(connection, run)
