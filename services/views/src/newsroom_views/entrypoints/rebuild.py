@@ -149,8 +149,8 @@ def _rebuild(
         run = store.current(connection)
         if run is None:
             run = store.start(connection, targets=view_log.live_positions())
-            targets = {str(p): o for p, o in run.targets.items()}
-            log.info("rebuild started", extra={"run": run.id, "targets": targets})
+            shown = {str(p): o for p, o in run.targets.items()}
+            log.info("rebuild started", extra={"run": run.id, "targets": shown})
         else:
             log.info("rebuild resumed", extra={"run": run.id})
         saved = store.progress(connection, run)
