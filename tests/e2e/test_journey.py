@@ -1,0 +1,135 @@
+"""The platform as one: a writer and a reader through the gateway, with no pause between steps.
+
+Two steps are polled, because they cross Kafka and are eventually consistent: the view counts
+(by design), and the feed right after a follow. The follow is the users service's; articles
+learns of it through users.events.v1 into its follows replica, so a feed asked for a few
+milliseconds later may not have it yet. Everything else must read its own writes at once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from .conftest import Client, eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_register_write_follow_feed_favorite_comment_read_count_and_rank(client: Client) -> None:
+    writer = client.register("writer")
+    reader = client.register("reader")
+
+    # log in again, as a front end does on a new device
+    login = client.call(
+        "POST",
+        "/api/users/login",
+        expect=200,
+        json={"user": {"email": reader.email, "password": "correct horse 1"}},
+    )
+    assert login["user"]["username"] == reader.username
+    me = client.call("GET", "/api/user", expect=200, as_=reader)
+    assert me["user"]["email"] == reader.email
+
+    # write
+    draft = {
+        "title": f"How to train your dragon {writer.username}",
+        "description": "Ever wonder how?",
+        "body": "You have to believe",
+        "tagList": ["dragons", "training"],
+    }
+    article = client.call("POST", "/api/articles", expect=201, as_=writer, json={"article": draft})[
+        "article"
+    ]
+    slug = article["slug"]
+    assert (article["title"], article["tagList"], article["favoritesCount"]) == (
+        draft["title"],
+        ["dragons", "training"],
+        0,
+    )
+    assert article["author"]["username"] == writer.username
+
+    # follow, then the feed has the article
+    profile = client.call(
+        "POST", f"/api/profiles/{writer.username}/follow", expect=200, as_=reader
+    )["profile"]
+    assert (profile["username"], profile["following"]) == (writer.username, True)
+    followed_at = time.monotonic()
+
+    def fed() -> dict[str, Any] | None:
+        feed = client.call("GET", "/api/articles/feed", expect=200, as_=reader)
+        return feed if feed["articlesCount"] else None
+
+    feed = eventually(fed, what="the followed writer's article in the reader's feed")
+    print(f"feed caught up with the follow after {time.monotonic() - followed_at:.3f}s")
+    assert [a["slug"] for a in feed["articles"]] == [slug]
+    assert feed["articlesCount"] == 1
+    assert feed["articles"][0]["author"]["following"] is True
+
+    # favorite
+    favorited = client.call("POST", f"/api/articles/{slug}/favorite", expect=200, as_=reader)
+    assert (favorited["article"]["favorited"], favorited["article"]["favoritesCount"]) == (True, 1)
+    mine = client.call("GET", f"/api/articles?favorited={reader.username}", expect=200)
+    assert [a["slug"] for a in mine["articles"]] == [slug]
+
+    # comment
+    comment = client.call(
+        "POST",
+        f"/api/articles/{slug}/comments",
+        expect=200,
+        as_=reader,
+        json={"comment": {"body": "Thank you so much!"}},
+    )["comment"]
+    assert (comment["body"], comment["author"]["username"]) == (
+        "Thank you so much!",
+        reader.username,
+    )
+    comments = client.call("GET", f"/api/articles/{slug}/comments", expect=200)["comments"]
+    assert [c["id"] for c in comments] == [comment["id"]]
+
+    # read: each successful read of the article is a view
+    reads: list[dict[str, Any]] = [
+        client.call("GET", f"/api/articles/{slug}", expect=200, as_=reader)["article"],
+        client.call("GET", f"/api/articles/{slug}", expect=200)["article"],
+        client.call("GET", f"/api/articles/{slug}", expect=200, as_=writer)["article"],
+    ]
+    assert reads[0]["body"] == draft["body"]
+    assert (reads[0]["favorited"], reads[0]["author"]["following"]) == (True, True)
+    assert (reads[1]["favorited"], reads[1]["favoritesCount"]) == (False, 1)
+    by_tag = client.call("GET", "/api/articles?tag=dragons&limit=100", expect=200)
+    assert slug in [a["slug"] for a in by_tag["articles"]]
+    assert "dragons" in client.call("GET", "/api/tags", expect=200)["tags"]
+
+    # view counts: eventually, exactly the reads
+    def counted() -> dict[str, Any] | None:
+        views = client.call("GET", f"/api/articles/{slug}/views", expect=200)["views"]
+        return views if views["total"] >= len(reads) else None
+
+    views = eventually(counted, what=f"{len(reads)} views of {slug}")
+    assert views == {
+        "slug": slug,
+        "total": len(reads),
+        "last24h": len(reads),
+        "last7d": len(reads),
+    }
+
+    # popular: the article ranks with its views, title and author
+    def ranked() -> dict[str, Any] | None:
+        popular = client.call("GET", "/api/views/popular?window=1h&limit=100", expect=200)
+        assert popular["window"] == "1h"
+        return next((p for p in popular["popular"] if p["slug"] == slug), None)
+
+    entry = eventually(ranked, what=f"{slug} among the popular articles")
+    assert entry == {
+        "slug": slug,
+        "title": draft["title"],
+        "author": {"username": writer.username},
+        "views": len(reads),
+    }
+
+    # and the writer cleans up: the article is gone for everyone
+    client.call("DELETE", f"/api/articles/{slug}", expect=403, as_=reader)
+    client.call("DELETE", f"/api/articles/{slug}", expect=204, as_=writer)
+    client.call("GET", f"/api/articles/{slug}", expect=404)
