@@ -48,10 +48,7 @@ def list_articles(
         count = len(views) if page.offset == 0 and len(views) < page.limit else None
         if count is None:
             count = work.articles.count(where)
-        views = _with_authors(work, directory, views, caller=caller)
-        # Keeps profiles fetched from users; a read-only transaction commits for free.
-        work.commit()
-    return Page(articles=views, count=count)
+    return Page(articles=_with_authors(uow, directory, views, caller=caller), count=count)
 
 
 def feed(
@@ -78,8 +75,7 @@ def get(
     """One article; every successful read emits ArticleViewed (from memory, never the DB)."""
     with uow() as work:
         view = _view_or_raise(work, slug, caller)
-        (view,) = _with_authors(work, directory, [view], caller=caller)
-        work.commit()
+    (view,) = _with_authors(uow, directory, [view], caller=caller)
     views.publish(
         ArticleViewed(
             article_id=view.article.id,
@@ -112,8 +108,8 @@ def create(
         created_at=now,
         updated_at=now,
     )
+    authors.ensure_caller_profile(uow, directory, caller=caller)
     with uow() as work:
-        authors.ensure_caller_profile(work, directory, caller=caller)
         for slug in slug_candidates(article.title, article.id):
             article.slug = slug
             if work.articles.create(article):
@@ -148,8 +144,8 @@ def update(
             _save(work, article, before=before)
             work.publish(ArticleUpdated.of(article))
         view = _view_or_raise(work, article.slug, caller)
-        (view,) = _with_authors(work, directory, [view], caller=caller)
         work.commit()
+    (view,) = _with_authors(uow, directory, [view], caller=caller)
     return view
 
 
@@ -179,19 +175,20 @@ def unfavorite(
 def _set_favorite(
     *, uow: UowFactory, directory: ProfileDirectory, caller: Principal, slug: str, on: bool
 ) -> ArticleView:
+    if on:
+        # `?favorited=<caller>` finds the caller by name in the replica.
+        authors.ensure_caller_profile(uow, directory, caller=caller)
     with uow() as work:
         article = work.articles.get_by_slug(slug)
         if article is None:
             raise NotFound("article not found")
         if on:
-            # `?favorited=<caller>` finds the caller by name in the replica.
-            authors.ensure_caller_profile(work, directory, caller=caller)
             work.favorites.create(caller.user_id, article.id)
         else:
             work.favorites.delete(caller.user_id, article.id)
         view = _view_or_raise(work, slug, caller)
-        (view,) = _with_authors(work, directory, [view], caller=caller)
         work.commit()
+    (view,) = _with_authors(uow, directory, [view], caller=caller)
     return view
 
 
@@ -224,7 +221,7 @@ def _view_or_raise(work: ArticlesUnitOfWork, slug: str, caller: Principal | None
 
 
 def _with_authors(
-    work: ArticlesUnitOfWork,
+    uow: UowFactory,
     directory: ProfileDirectory,
     views: Sequence[ArticleView],
     *,
@@ -232,7 +229,7 @@ def _with_authors(
 ) -> list[ArticleView]:
     if all(v.author.known for v in views):
         return list(views)
-    found = authors.resolve(work, directory, (v.author for v in views), caller=caller)
+    found = authors.resolve(uow, directory, [v.author for v in views], caller=caller)
     return [dataclasses.replace(v, author=found[v.author.id]) for v in views]
 
 

@@ -1,10 +1,14 @@
-"""Authors the replica has not seen yet: asked from users, else taken from the caller's token."""
+"""Authors the replica has not seen yet: asked from users, else taken from the caller's token.
+
+Users is asked outside any transaction: a slow users service must never hold a
+database connection.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 
 from newsroom_articles.domain.model import Author, Profile
 from newsroom_articles.service_layer.ports import ArticlesUnitOfWork, ProfileDirectory
@@ -13,60 +17,59 @@ from newsroom_common.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
+UowFactory = Callable[[], ArticlesUnitOfWork]
 # Shown for an author neither the replica nor users can name right now.
 UNKNOWN_USERNAME = "unknown"
 
 
 def resolve(
-    work: ArticlesUnitOfWork,
+    uow: UowFactory,
     directory: ProfileDirectory,
-    authors: Iterable[Author],
+    authors: Sequence[Author],
     *,
     caller: Principal | None,
 ) -> dict[str, Author]:
-    """Authors by id, the unknown ones completed; fetched profiles are stored in the replica."""
-    resolved: dict[str, Author] = {}
+    """Authors by id, the unknown ones completed; profiles users knows are stored in the replica."""
+    resolved = {a.id: a for a in authors if a.known}
+    fetched: list[Profile] = []
     for author in authors:
-        if author.known or author.id in resolved:
-            resolved.setdefault(author.id, author)
+        if author.id in resolved:
             continue
-        profile = _lookup(work, directory, author.id, caller=caller)
+        profile = _ask_users(directory, author.id)
+        if profile is not None:
+            fetched.append(profile)
+        elif caller is not None and caller.user_id == author.id:
+            profile = Profile(id=author.id, username=caller.username)
+        else:
+            profile = Profile(id=author.id, username=UNKNOWN_USERNAME)
         resolved[author.id] = dataclasses.replace(
             author, username=profile.username, bio=profile.bio, image=profile.image, known=True
         )
+    if fetched:
+        with uow() as work:
+            for profile in fetched:
+                work.profiles.add_if_absent(profile)
+            work.commit()
     return resolved
 
 
-def _lookup(
-    work: ArticlesUnitOfWork,
-    directory: ProfileDirectory,
-    user_id: str,
-    *,
-    caller: Principal | None,
-) -> Profile:
-    try:
-        profile = directory.get(user_id)
-    except Unavailable as exc:
-        log.info("users unavailable for author %s: %s", user_id, exc)
-        profile = None
-    if profile is not None:
-        work.profiles.add_if_absent(profile)
-        return profile
-    if caller is not None and caller.user_id == user_id:
-        return Profile(id=user_id, username=caller.username)
-    return Profile(id=user_id, username=UNKNOWN_USERNAME)
-
-
 def ensure_caller_profile(
-    work: ArticlesUnitOfWork, directory: ProfileDirectory, *, caller: Principal
+    uow: UowFactory, directory: ProfileDirectory, *, caller: Principal
 ) -> None:
     """Make sure the replica knows the caller before they write (their event may be in flight)."""
-    if work.profiles.get(caller.user_id) is not None:
-        return
-    try:
-        profile = directory.get(caller.user_id)
-    except Unavailable as exc:
-        log.info("users unavailable, author %s taken from the token: %s", caller.user_id, exc)
-        profile = None
+    with uow() as work:
+        if work.profiles.get(caller.user_id) is not None:
+            return
     # The token's claims are signed by users; the user's own event corrects bio and image later.
-    work.profiles.add_if_absent(profile or Profile(id=caller.user_id, username=caller.username))
+    profile = _ask_users(directory, caller.user_id)
+    with uow() as work:
+        work.profiles.add_if_absent(profile or Profile(id=caller.user_id, username=caller.username))
+        work.commit()
+
+
+def _ask_users(directory: ProfileDirectory, user_id: str) -> Profile | None:
+    try:
+        return directory.get(user_id)
+    except Unavailable as exc:
+        log.info("users unavailable for profile %s: %s", user_id, exc)
+        return None

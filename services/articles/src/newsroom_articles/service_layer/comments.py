@@ -21,9 +21,7 @@ def list_comments(
     with uow() as work:
         article = _article_or_raise(work, slug)
         comments = work.comments.list(article.id, viewer_id=caller.user_id if caller else None)
-        comments = _with_authors(work, directory, comments, caller=caller)
-        work.commit()
-    return comments
+    return _with_authors(uow, directory, comments, caller=caller)
 
 
 def create(
@@ -36,16 +34,16 @@ def create(
 ) -> CommentView:
     """Add the caller's comment to an article."""
     text = validate_comment(body)
+    authors.ensure_caller_profile(uow, directory, caller=caller)
     with uow() as work:
         article = _article_or_raise(work, slug)
-        authors.ensure_caller_profile(work, directory, caller=caller)
         comment_id = work.comments.create(
             article_id=article.id, author_id=caller.user_id, body=text
         )
         view = work.comments.view(comment_id, viewer_id=caller.user_id)
         assert view is not None
-        (view,) = _with_authors(work, directory, [view], caller=caller)
         work.commit()
+    (view,) = _with_authors(uow, directory, [view], caller=caller)
     return view
 
 
@@ -70,7 +68,7 @@ def _article_or_raise(work: ArticlesUnitOfWork, slug: str) -> Article:
 
 
 def _with_authors(
-    work: ArticlesUnitOfWork,
+    uow: UowFactory,
     directory: ProfileDirectory,
     comments: list[CommentView],
     *,
@@ -78,5 +76,5 @@ def _with_authors(
 ) -> list[CommentView]:
     if all(c.author.known for c in comments):
         return comments
-    found = authors.resolve(work, directory, (c.author for c in comments), caller=caller)
+    found = authors.resolve(uow, directory, [c.author for c in comments], caller=caller)
     return [dataclasses.replace(c, author=found[c.author.id]) for c in comments]
