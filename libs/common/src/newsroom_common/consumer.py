@@ -28,9 +28,9 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
-from newsroom_common import telemetry
+from newsroom_common import metrics, telemetry
 from newsroom_common.events import CloudEvent, MalformedEvent
-from newsroom_common.kafka_clients import bootstrap_list
+from newsroom_common.kafka_clients import KafkaUnavailable, bootstrap_list, broker_reachable
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("newsroom_common.consumer")
@@ -65,6 +65,7 @@ class ConsumerStats:
     dead_lettered: int = 0
     batches: int = 0
     assigned: set[TopicPartition] = field(default_factory=set)
+    lag: dict[str, int] = field(default_factory=dict)
     last_poll: float = field(default_factory=time.monotonic)
 
 
@@ -132,6 +133,8 @@ class ConsumerRunner:
         config.update(consumer_overrides or {})
         self._config = config
         self.consumer: KafkaConsumer | None = None
+        self._uncommitted = (0, 0)
+        self._last_lag_check = float("-inf")
 
     @property
     def topics(self) -> list[str]:
@@ -142,6 +145,10 @@ class ConsumerRunner:
 
     def start(self) -> None:
         """Connect and subscribe (call after forking)."""
+        if not broker_reachable(",".join(self._config["bootstrap_servers"])):
+            raise KafkaUnavailable(
+                f"no Kafka broker answers at {self._config['bootstrap_servers']}"
+            )
         self.consumer = KafkaConsumer(**self._config)
         self.consumer.subscribe(self._topics, listener=_Assignments(self.stats))
 
@@ -169,6 +176,7 @@ class ConsumerRunner:
         assert self.consumer is not None
         polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self._max_batch)
         self.stats.last_poll = time.monotonic()
+        self._observe_lag()
         records = [self._decode(r) for batch in polled.values() for r in batch]
         if not records:
             return 0
@@ -216,6 +224,7 @@ class ConsumerRunner:
         try:
             with self._span(good), self._engine.begin() as conn:
                 self._apply(conn, good)
+            self._count()
             return
         except Exception as exc:
             if is_transient(exc):
@@ -230,6 +239,7 @@ class ConsumerRunner:
             try:
                 with self._span([record]), self._engine.begin() as conn:
                     self._apply(conn, [record])
+                self._count()
                 return
             except Exception as exc:
                 if is_transient(exc):
@@ -249,6 +259,7 @@ class ConsumerRunner:
             self._claim(conn, [record.event.id])
 
     def _apply(self, conn: Connection, records: Sequence[Received]) -> None:
+        self._uncommitted = (0, 0)
         events = [r.event for r in records if r.event is not None]
         fresh_ids = self._claim(conn, [e.id for e in events])
         seen: set[str] = set()
@@ -258,10 +269,18 @@ class ConsumerRunner:
             if event.id in fresh_ids and event.id not in seen:
                 seen.add(event.id)
                 fresh.append(event)
-        self.stats.duplicates += len(events) - len(fresh)
         if fresh:
             self._handler(conn, fresh)
-        self.stats.processed += len(fresh)
+        # Counted only once the transaction commits (see _count).
+        self._uncommitted = (len(fresh), len(events) - len(fresh))
+
+    def _count(self) -> None:
+        processed, duplicates = self._uncommitted
+        self._uncommitted = (0, 0)
+        self.stats.processed += processed
+        self.stats.duplicates += duplicates
+        metrics.CONSUMER_PROCESSED.labels(self._group_id).inc(processed)
+        metrics.CONSUMER_DUPLICATES.labels(self._group_id).inc(duplicates)
 
     def _claim(self, conn: Connection, event_ids: Sequence[str]) -> set[str]:
         """Insert ids not processed before; return those that were new."""
@@ -310,6 +329,7 @@ class ConsumerRunner:
             timeout=15
         )
         self.stats.dead_lettered += 1
+        metrics.CONSUMER_DEAD_LETTERED.labels(self._group_id).inc()
         log.error(
             "event dead-lettered",
             extra={
@@ -332,6 +352,21 @@ class ConsumerRunner:
         except Exception as exc:
             # Lost the partition in a rebalance: its new owner replays, and dedup absorbs it.
             log.warning("offset commit failed: %s", exc)
+
+    def _observe_lag(self) -> None:
+        """Refresh the lag gauges, at most every five seconds (it asks the broker)."""
+        now = time.monotonic()
+        if now - self._last_lag_check < 5:
+            return
+        self._last_lag_check = now
+        try:
+            lags = self.lag()
+        except Exception as exc:
+            log.debug("cannot read consumer lag: %s", exc)
+            return
+        self.stats.lag = {f"{tp.topic}/{tp.partition}": n for tp, n in lags.items()}
+        for tp, behind in lags.items():
+            metrics.CONSUMER_LAG.labels(self._group_id, tp.topic, str(tp.partition)).set(behind)
 
     def lag(self) -> dict[TopicPartition, int]:
         """Records behind the end of each assigned partition (for metrics and /readyz)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from newsroom_common import metrics
 from newsroom_common.config import ServiceSettings
 
 
@@ -14,7 +15,7 @@ def create_engine(settings: ServiceSettings, *, application_name: str) -> Engine
     Build it after the fork (in `create_app` or a worker's main), never at
     import time, so each process owns its own connections.
     """
-    return sa.create_engine(
+    engine = sa.create_engine(
         settings.database_url.get(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -28,6 +29,8 @@ def create_engine(settings: ServiceSettings, *, application_name: str) -> Engine
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
         },
     )
+    metrics.instrument_pool(engine, pool_name=application_name)
+    return engine
 
 
 def ping(engine: Engine) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from typing import Any
 
 from newsroom_common import telemetry
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 def settings(*, service: str, prefix: str, default_port: int, wsgi_app: str) -> dict[str, Any]:
     """gunicorn configuration for one service, from `<PREFIX>_*` variables."""
     env = os.environ
+    _prepare_metrics_dir(service)
 
     def post_fork(server: Any, worker: Any) -> None:
         # Fork-unsafe objects are built here and in create_app, never in the master.
@@ -43,4 +46,26 @@ def settings(*, service: str, prefix: str, default_port: int, wsgi_app: str) -> 
         "loglevel": env.get(f"{prefix}LOG_LEVEL", "info").lower(),
         "proc_name": f"newsroom-{service}",
         "post_fork": post_fork,
+        "child_exit": child_exit,
     }
+
+
+def _prepare_metrics_dir(service: str) -> None:
+    """Give the workers an empty folder for their metric files.
+
+    Set before any process imports prometheus_client, which chooses its storage
+    at import; never import it here in the master.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+        tempfile.gettempdir(), f"newsroom-{service}-metrics-{os.getpid()}"
+    )
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges (its counters keep counting in the sum)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

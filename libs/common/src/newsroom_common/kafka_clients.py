@@ -16,8 +16,13 @@ def bootstrap_list(servers: str) -> list[str]:
 def create_producer(bootstrap_servers: str, *, client_id: str, **overrides: Any) -> KafkaProducer:
     """An idempotent, ordered producer that gives up quickly when the broker is away.
 
-    Construct it after the fork: it owns sockets and a background thread.
+    Construct it after the fork: it owns sockets and a background thread. Fails
+    fast, before any socket is opened, when no bootstrap server accepts a TCP
+    connection (kafka-python would otherwise leave its half-built client's
+    sockets to the garbage collector on every retry during an outage).
     """
+    if not broker_reachable(bootstrap_servers):
+        raise KafkaUnavailable(f"no Kafka broker answers at {bootstrap_servers}")
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap_list(bootstrap_servers),
         "client_id": client_id,
@@ -34,6 +39,10 @@ def create_producer(bootstrap_servers: str, *, client_id: str, **overrides: Any)
     }
     config.update(overrides)
     return KafkaProducer(**config)
+
+
+class KafkaUnavailable(ConnectionError):
+    """No bootstrap server accepts connections."""
 
 
 def broker_reachable(bootstrap_servers: str, *, timeout: float = 0.5) -> bool:

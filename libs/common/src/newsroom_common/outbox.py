@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from kafka import KafkaProducer
 from sqlalchemy.engine import Engine
 
+from newsroom_common import metrics
 from newsroom_common.uow import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         send_timeout: float = 10.0,
         sent_retention_seconds: int = 24 * 3600,
+        name: str = "outbox",
     ) -> None:
         self._engine = engine
         self._outbox = outbox
@@ -64,6 +66,8 @@ class OutboxRelay:
         self._retention = sent_retention_seconds
         self._listener: Any = None
         self._last_cleanup = 0.0
+        self._last_backlog_check = float("-inf")
+        self._name = name
         self.stats = RelayStats()
 
     def relay_once(self) -> int:
@@ -127,12 +131,32 @@ class OutboxRelay:
                 )
         self.stats.batches += 1
         self.stats.published += len(sent)
+        metrics.OUTBOX_PUBLISHED.labels(self._name).inc(len(sent))
         self.stats.failed += len(failed)
         if failed:
             self.stats.last_error = error
             raise RelayError(error or "not acknowledged")
         self.stats.last_success = time.monotonic()
         return len(sent)
+
+    def _observe_backlog(self) -> None:
+        """Refresh the backlog gauges, at most every five seconds."""
+        now = time.monotonic()
+        if now - self._last_backlog_check < 5:
+            return
+        self._last_backlog_check = now
+        o = self._outbox
+        with self._engine.connect() as conn:
+            count, oldest_age = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(
+                        sa.func.extract("epoch", sa.func.now() - sa.func.min(o.c.created_at)), 0
+                    ),
+                ).where(o.c.sent_at.is_(None))
+            ).one()
+        metrics.OUTBOX_BACKLOG.labels(self._name).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(self._name).set(float(oldest_age))
 
     def _cleanup(self, conn: sa.Connection) -> None:
         """Delete rows sent longer ago than the retention, at most once a minute."""
@@ -152,6 +176,7 @@ class OutboxRelay:
         backoff = 0.0
         while not should_stop():
             try:
+                self._observe_backlog()
                 sent = self.relay_once()
                 backoff = 0.0
             except Exception as exc:

@@ -10,6 +10,7 @@ import logging
 
 import sqlalchemy as sa
 
+from newsroom_common import metrics
 from newsroom_common.config import ServiceSettings
 from newsroom_common.consumer import ConsumerRunner
 from newsroom_common.db import create_engine
@@ -38,6 +39,7 @@ def run_outbox_relay(*, service: str, settings: ServiceSettings, outbox: sa.Tabl
             broker_reachable(settings.kafka_bootstrap_servers),
             {"published": relay.stats.published, "last_error": relay.stats.last_error},
         ),
+        metrics=metrics.render,
     )
     log.info("outbox relay started")
     try:
@@ -56,8 +58,13 @@ def run_consumer(*, name: str, settings: ServiceSettings, runner: ConsumerRunner
         live=lambda: True,
         ready=lambda: (
             bool(runner.stats.assigned) or broker_reachable(settings.kafka_bootstrap_servers),
-            {"processed": runner.stats.processed, "dead_lettered": runner.stats.dead_lettered},
+            {
+                "processed": runner.stats.processed,
+                "dead_lettered": runner.stats.dead_lettered,
+                "lag": runner.stats.lag,
+            },
         ),
+        metrics=metrics.render,
     )
     log.info("consumer started", extra={"topics": runner.topics})
     runner.run(stop)

@@ -17,7 +17,7 @@ import orjson
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from newsroom_common import jsonio
+from newsroom_common import jsonio, metrics
 from newsroom_common.auth import Principal, TokenVerifier, token_from_header
 from newsroom_common.errors import NewsroomError, Unauthorized, ValidationFailed
 from newsroom_common.logs import request_id_var
@@ -47,6 +47,7 @@ def create_base_app(
     app.after_request(_echo_request_id)
     app.teardown_request(_clear_request_id)
     app.register_blueprint(health_blueprint(readiness, optional_readiness or {}))
+    metrics.install_http_metrics(app, service=name.removeprefix("newsroom_"))
     return app
 
 
