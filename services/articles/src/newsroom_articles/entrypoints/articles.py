@@ -56,7 +56,13 @@ def feed() -> Response:
 def get(slug: str) -> Response:
     s = services()
     view = use_cases.get(
-        uow=s.uow, directory=s.directory, views=s.views, slug=slug, caller=caller(required=False)
+        uow=s.uow,
+        directory=s.directory,
+        views=s.views,
+        slug=slug,
+        caller=caller(required=False),
+        # Flask answers HEAD through this handler: a HEAD reads no article, so it is no view.
+        count_view=request.method == "GET",
     )
     body = dumps({"article": article_json(view)})
     response = Response(body, mimetype="application/json")

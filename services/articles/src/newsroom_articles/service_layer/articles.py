@@ -71,11 +71,14 @@ def get(
     views: EventSink,
     slug: str,
     caller: Principal | None,
+    count_view: bool = True,
 ) -> ArticleView:
     """One article; every successful read emits ArticleViewed (from memory, never the DB)."""
     with uow() as work:
         view = _view_or_raise(work, slug, caller)
     (view,) = _with_authors(uow, directory, [view], caller=caller)
+    if not count_view:
+        return view
     views.publish(
         ArticleViewed(
             article_id=view.article.id,
