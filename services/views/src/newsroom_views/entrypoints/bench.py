@@ -67,7 +67,9 @@ class BenchResult:
         )
 
 
-def _produce(bootstrap_servers: str, topic: str, *, events: int, articles: int) -> None:
+def _produce(
+    bootstrap_servers: str, topic: str, *, events: int, articles: int, spread_s: int
+) -> None:
     producer = KafkaProducer(
         bootstrap_servers=bootstrap_list(bootstrap_servers),
         linger_ms=20,
@@ -78,7 +80,9 @@ def _produce(bootstrap_servers: str, topic: str, *, events: int, articles: int) 
     now = dt.datetime.now(dt.UTC)
     for i in range(events):
         article_id = ids[i % articles]
-        viewed_at = now - dt.timedelta(seconds=i % 7200)
+        # Read times spread evenly over the last `spread_s` seconds, oldest first, as live
+        # traffic arrives; each batch then touches a few minutes of each article.
+        viewed_at = now - dt.timedelta(seconds=spread_s * (events - i) / events)
         event = CloudEvent(
             id=str(uuid.uuid4()),
             source="/newsroom/articles",
@@ -141,7 +145,7 @@ def _ingest(settings: ViewsSettings, *, events: int) -> Timing:
         services.engine.dispose()
 
 
-def run(settings: ViewsSettings, *, events: int, articles: int) -> BenchResult:
+def run(settings: ViewsSettings, *, events: int, articles: int, spread_s: int = 600) -> BenchResult:
     """Produce `events` views to a fresh topic and time both consumers on it."""
     tag = uuid.uuid4().hex[:10]
     topic, dlt, schema = f"bench.views.{tag}", f"bench.dlt.{tag}", f"bench_{tag}"
@@ -152,7 +156,13 @@ def run(settings: ViewsSettings, *, events: int, articles: int) -> BenchResult:
         with engine.begin() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         metadata.create_all(engine.execution_options(schema_translate_map={None: schema}))
-        _produce(settings.kafka_bootstrap_servers, topic, events=events, articles=articles)
+        _produce(
+            settings.kafka_bootstrap_servers,
+            topic,
+            events=events,
+            articles=articles,
+            spread_s=spread_s,
+        )
         raw = _bare(settings.kafka_bootstrap_servers, topic, events=events)
         bench_settings = dataclasses.replace(
             settings,

@@ -62,7 +62,9 @@ def bench(args: argparse.Namespace) -> int:
 
     settings = config.load()
     configure_logging(service="views-bench", level="WARNING")
-    result = run_bench(settings, events=args.events, articles=args.articles)
+    result = run_bench(
+        settings, events=args.events, articles=args.articles, spread_s=args.spread_seconds
+    )
     print(result.summary(), flush=True)
     return 0
 
@@ -93,6 +95,12 @@ def main(argv: list[str] | None = None) -> None:
     bench_cmd = commands.add_parser("bench", help=bench.__doc__)
     bench_cmd.add_argument("--events", type=int, default=200_000)
     bench_cmd.add_argument("--articles", type=int, default=1000)
+    bench_cmd.add_argument(
+        "--spread-seconds",
+        type=int,
+        default=600,
+        help="read times spread over this many seconds before now (default 600)",
+    )
     bench_cmd.set_defaults(func=bench)
     args = parser.parse_args(argv)
     sys.exit(args.func(args))
