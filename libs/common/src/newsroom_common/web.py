@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
+import sqlalchemy.exc
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
@@ -150,7 +151,29 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response
 
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.TimeoutError)
+    def _database_unavailable(error: Exception) -> Response:
+        # The database is restarting, unreachable or saturated (pool or statement timeout): a
+        # 503 the client may retry, not a 500, and one log line, not a traceback per request.
+        if isinstance(error, sqlalchemy.exc.DBAPIError) and not _is_unavailability(error):
+            return _unexpected(error)
+        log.warning("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+        response = error_response(503, {"body": ["database unavailable, retry shortly"]})
+        response.headers["Retry-After"] = "1"
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(500, {"body": ["internal server error"]})
+
+
+def _is_unavailability(error: sqlalchemy.exc.DBAPIError) -> bool:
+    """Tell a lost or refused connection, or a timeout, from a faulty query (both "operational")."""
+    if error.connection_invalidated:
+        return True
+    # SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and 57 (operator
+    # intervention: admin shutdown, statement timeout); no code at all: it never connected.
+    code = getattr(error.orig, "pgcode", None)
+    return code is None or str(code)[:2] in {"08", "53", "57"}

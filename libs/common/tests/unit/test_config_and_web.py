@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import sqlalchemy.exc
 from flask import Flask
 
 from newsroom_common.config import Secret, ServiceSettings, SettingsError, load_settings
@@ -47,6 +48,22 @@ def test_settings_errors_name_the_variable() -> None:
         )
 
 
+class _PgError(Exception):
+    """A driver error as psycopg2 raises them, with its SQLSTATE."""
+
+    def __init__(self, pgcode: str | None) -> None:
+        super().__init__("server said no")
+        self.pgcode = pgcode
+
+
+_DATABASE_FAILURES = {
+    "db-refused": _PgError(None),  # never connected: no SQLSTATE
+    "db-shutdown": _PgError("57P01"),  # admin_shutdown: the server is restarting
+    "db-statement-timeout": _PgError("57014"),
+    "db-bad-query": _PgError("42P01"),  # undefined_table: a bug, not an outage
+}
+
+
 @pytest.fixture
 def app() -> Flask:
     def broken() -> tuple[bool, str]:
@@ -70,6 +87,8 @@ def app() -> Flask:
         }
         if kind in errors:
             raise errors[kind]
+        if kind in _DATABASE_FAILURES:
+            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, _DATABASE_FAILURES[kind])
         raise RuntimeError("database password is hunter2")
 
     return app
@@ -91,6 +110,25 @@ def test_errors_use_the_realworld_shape(
     response = app.test_client().get(f"/raise/{kind}")
     assert response.status_code == status
     assert response.get_json() == {"errors": body}
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("db-refused", 503),
+        ("db-shutdown", 503),
+        ("db-statement-timeout", 503),
+        ("db-bad-query", 500),
+    ],
+)
+def test_an_unavailable_database_is_a_503_to_retry_and_a_faulty_query_a_500(
+    app: Flask, kind: str, status: int
+) -> None:
+    response = app.test_client().get(f"/raise/{kind}")
+    assert response.status_code == status
+    assert "errors" in response.get_json()
+    assert (response.headers.get("Retry-After") == "1") is (status == 503)
+    assert "server said no" not in response.get_data(as_text=True)
 
 
 def test_unknown_route_and_method_are_json(app: Flask) -> None:
