@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views
+.PHONY: up down test lint fmt env clean bench-views bench
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -41,6 +41,13 @@ test: lint
 # Views ingestion next to a bare kafka-python consumer, on a private PostgreSQL and Kafka.
 bench-views: env
 	$(VENV)/bin/python services/views/scripts/bench_on_devstack.py $(BENCH_ARGS)
+
+# Issue 8: the whole platform measured against a hello-world Flask ceiling; the report and
+# charts go to bench-results/ (BENCH_ARGS: --articles, --scale-to, --seconds, --gateway-url...).
+# wrk is the load generator: Debian's package, installed here when missing (as root).
+bench: env
+	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(VENV)/bin/newsroom-bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CURDIR)/.tools $(CURDIR)/var

@@ -1,0 +1,311 @@
+"""The report: ratios to the ceiling, the targets of issue 8, Markdown and PNG charts."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from newsroom_bench.load import PERCENTILES, LoadResult
+from newsroom_bench.memory import ProcessMemory
+from newsroom_bench.pipeline import Ingestion, Latencies
+
+# Endpoint names, in the order the report shows them.
+LIST_AUTH = "list, authenticated"
+LIST_ANON = "list, anonymous (gateway cache)"
+SINGLE = "single article"
+TAGS = "tags"
+FEED = "feed"
+CREATE = "create article"
+FAVORITE = "favorite"
+LOGIN = "login"
+LIST_AT_SCALE = "list, authenticated, at scale"
+ENDPOINTS = (LIST_AUTH, LIST_ANON, SINGLE, TAGS, FEED, CREATE, FAVORITE, LOGIN)
+
+
+@dataclasses.dataclass
+class Results:
+    """Everything one run measured."""
+
+    machine: dict[str, str]
+    ceiling_before: LoadResult
+    ceiling_after: LoadResult | None = None
+    endpoints: dict[str, LoadResult] = dataclasses.field(default_factory=dict)
+    articles: int = 0
+    scale_articles: int | None = None
+    seeding: dict[str, str] = dataclasses.field(default_factory=dict)
+    ingestion: Ingestion | None = None
+    read_to_count: Latencies | None = None
+    read_rate: LoadResult | None = None
+    outbox: Latencies | None = None
+    memory: list[ProcessMemory] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ceiling(self) -> float:
+        """The ceiling's rate: the mean of its runs before and after the rest."""
+        runs = [r.rate for r in (self.ceiling_before, self.ceiling_after) if r is not None]
+        return sum(runs) / len(runs)
+
+    def ratio(self, name: str) -> float:
+        """An endpoint's rate over the ceiling's; NaN if it was not measured."""
+        result = self.endpoints.get(name)
+        if result is None or not self.ceiling:
+            return math.nan
+        return result.rate / self.ceiling
+
+    def latency_ratio(self, name: str, p: float) -> float:
+        """An endpoint's latency percentile over the ceiling's (lower is better)."""
+        result = self.endpoints.get(name)
+        key = f"p{p:g}"
+        ceiling = [r.latency_ms[key] for r in (self.ceiling_before, self.ceiling_after) if r]
+        if result is None or not ceiling:
+            return math.nan
+        return result.latency_ms[key] / (sum(ceiling) / len(ceiling))
+
+    def non_2xx(self) -> int:
+        """Non-2xx responses and socket errors over every load run."""
+        runs = [*self.endpoints.values(), self.ceiling_before]
+        runs += [r for r in (self.ceiling_after, self.read_rate) if r is not None]
+        return sum(r.non_2xx + r.socket_errors for r in runs)
+
+    def scale_ratio(self) -> float:
+        """The authenticated list's rate at scale over its rate at the seeded size."""
+        at_scale, base = self.endpoints.get(LIST_AT_SCALE), self.endpoints.get(LIST_AUTH)
+        if at_scale is None or base is None or not base.rate:
+            return math.nan
+        return at_scale.rate / base.rate
+
+    def api_worker_rss(self) -> float:
+        """The largest RSS of an API's gunicorn worker, MiB (NaN if not measured)."""
+        rss = [m.rss_mib for m in self.memory if " worker " in m.name]
+        return max(rss) if rss else math.nan
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One line of issue 8's table."""
+
+    measure: str
+    goal: str
+    value: Callable[[Results], float]
+    compare: Callable[[float, float], bool]
+    threshold: float
+    unit: str = ""
+
+    def verdict(self, results: Results) -> Verdict:
+        """Measure and judge; a measure not taken is a miss."""
+        value = self.value(results)
+        met = not math.isnan(value) and self.compare(value, self.threshold)
+        return Verdict(target=self, value=value, met=met)
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """A target, its measured value and whether it is met."""
+
+    target: Target
+    value: float
+    met: bool
+
+    def shown(self) -> str:
+        """The value as the report prints it."""
+        if math.isnan(self.value):
+            return "not measured"
+        if self.target.unit == "MiB":
+            return f"{self.value:.1f} MiB"
+        if self.target.unit == "s":
+            return f"{self.value:.3f} s"
+        if self.target.unit == "count":
+            return f"{self.value:.0f}"
+        return f"{self.value:.2f}"
+
+
+def _p99(get: Callable[[Results], Latencies | None]) -> Callable[[Results], float]:
+    def value(results: Results) -> float:
+        latencies = get(results)
+        return latencies.percentile(99) if latencies is not None else math.nan
+
+    return value
+
+
+def _ratio(name: str) -> Callable[[Results], float]:
+    return lambda results: results.ratio(name)
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("list of 20, authenticated", "≥ 0.30", _ratio(LIST_AUTH), operator.ge, 0.30),
+    Target("single article, authenticated", "≥ 0.45", _ratio(SINGLE), operator.ge, 0.45),
+    Target("tags", "≥ 0.60", _ratio(TAGS), operator.ge, 0.60),
+    Target("list of 20, anonymous, gateway cache", "≥ 1.5", _ratio(LIST_ANON), operator.ge, 1.5),
+    Target("feed of 20", "≥ 0.25", _ratio(FEED), operator.ge, 0.25),
+    Target("create article", "≥ 0.15", _ratio(CREATE), operator.ge, 0.15),
+    Target(
+        "non-2xx responses in any run", "0", lambda r: float(r.non_2xx()), operator.le, 0, "count"
+    ),
+    Target(
+        "views ingestion vs bare consumer",
+        "≥ 0.5",
+        lambda r: r.ingestion.ratio if r.ingestion else math.nan,
+        operator.ge,
+        0.5,
+    ),
+    Target(
+        "read-to-count latency p99 at 1,000/s",
+        "≤ 2 s",
+        _p99(lambda r: r.read_to_count),
+        operator.le,
+        2.0,
+        "s",
+    ),
+    Target("outbox write-to-Kafka p99", "≤ 0.5 s", _p99(lambda r: r.outbox), operator.le, 0.5, "s"),
+    Target(
+        "list throughput at 100,000 articles vs 1,000",
+        "≥ 0.8",
+        lambda r: r.scale_ratio(),
+        operator.ge,
+        0.8,
+    ),
+    Target(
+        "resident memory per worker",
+        "≤ 80 MB",
+        lambda r: r.api_worker_rss(),
+        operator.le,
+        80,
+        "MiB",
+    ),
+)
+
+
+def verdicts(results: Results) -> list[Verdict]:
+    """Every target of issue 8, judged on these results."""
+    return [target.verdict(results) for target in TARGETS]
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def markdown(results: Results, *, charts: Sequence[str] = ()) -> str:
+    """The report as Markdown."""
+    lines = ["# Newsroom benchmark", ""]
+    lines += [f"- {key}: {value}" for key, value in results.machine.items()]
+    lines += [
+        f"- dataset: {results.articles:,} articles; "
+        + ", ".join(f"{k} {v}" for k, v in results.seeding.items())
+    ]
+    if results.scale_articles:
+        lines.append(f"- at scale: {results.scale_articles:,} articles")
+    lines += ["", "## Targets", "", "| measure | target | measured | met |", "|---|---|---|---|"]
+    for verdict in verdicts(results):
+        mark = "yes" if verdict.met else "**no**"
+        lines.append(
+            f"| {verdict.target.measure} | {verdict.target.goal} | {verdict.shown()} | {mark} |"
+        )
+    lines += [
+        "",
+        "## Throughput and latency (32 keep-alive connections, latencies at the client)",
+        "",
+        "| endpoint | requests/s | ratio to ceiling | p50 ms | p90 ms | p99 ms | non-2xx |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = [("ceiling, before", results.ceiling_before)]
+    if results.ceiling_after is not None:
+        rows.append(("ceiling, after", results.ceiling_after))
+    rows += list(results.endpoints.items())
+    for name, run in rows:
+        ratio = run.rate / results.ceiling if results.ceiling else math.nan
+        lat = run.latency_ms
+        lines.append(
+            f"| {name} | {run.rate:,.0f} | {ratio:.2f} | {_ms(lat['p50'])} | {_ms(lat['p90'])} "
+            f"| {_ms(lat['p99'])} | {run.non_2xx + run.socket_errors} |"
+        )
+    lines += ["", "## Pipelines", ""]
+    if results.ingestion is not None:
+        ing = results.ingestion
+        lines.append(
+            f"- views ingestion: {ing.ingest_rate:,.0f} events/s next to a bare kafka-python "
+            f"consumer's {ing.bare_rate:,.0f} records/s ({ing.events:,} events): "
+            f"ratio {ing.ratio:.2f}"
+        )
+    for label, latencies in (
+        ("read-to-count", results.read_to_count),
+        ("outbox write-to-Kafka", results.outbox),
+    ):
+        if latencies is not None:
+            lines.append(
+                f"- {label}: p50 {latencies.percentile(50):.3f} s, "
+                f"p99 {latencies.percentile(99):.3f} s "
+                f"({len(latencies.samples)} samples, {latencies.lost} lost)"
+            )
+    if results.read_rate is not None:
+        lines.append(
+            f"- reads during read-to-count: {results.read_rate.rate:,.0f}/s "
+            f"(p99 {_ms(results.read_rate.latency_ms['p99'])} ms)"
+        )
+    if results.memory:
+        lines += [
+            "",
+            "## Memory after the run",
+            "",
+            "| process | RSS MiB | PSS MiB |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {m.name} | {m.rss_mib:.1f} | {m.pss_mib:.1f} |" for m in results.memory]
+    if charts:
+        lines += ["", "## Charts", ""]
+        lines += [f"![{Path(c).stem}]({c})" for c in charts]
+    if results.notes:
+        lines += ["", "## Notes", ""]
+        lines += [f"- {note}" for note in results.notes]
+    return "\n".join(lines) + "\n"
+
+
+def summary(results: Results) -> str:
+    """A few lines for the terminal."""
+    lines = [f"ceiling: {results.ceiling:,.0f} requests/s"]
+    for name, run in results.endpoints.items():
+        lines.append(f"{name:38} {run.rate:9,.0f}/s  ratio {results.ratio(name):5.2f}")
+    for verdict in verdicts(results):
+        mark = "met   " if verdict.met else "MISSED"
+        lines.append(f"{mark} {verdict.target.measure} ({verdict.target.goal}): {verdict.shown()}")
+    return "\n".join(lines)
+
+
+def charts(results: Results, folder: Path) -> list[str]:
+    """Draw throughput and latency ratios to the ceiling; return the PNG names."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    names = list(results.endpoints)
+    throughput = [results.ratio(n) for n in names]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.barh(names, throughput, color="#3b6ea5")
+    ax.axvline(1.0, color="#555555", linestyle="--", linewidth=1)
+    ax.set_xlabel(f"requests/s as a ratio to the ceiling ({results.ceiling:,.0f}/s)")
+    ax.invert_yaxis()
+    for y, value in enumerate(throughput):
+        ax.text(value, y, f" {value:.2f}", va="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "throughput.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    height = 0.8 / len(PERCENTILES)
+    for i, p in enumerate(PERCENTILES):
+        values = [results.latency_ratio(n, p) for n in names]
+        ax.barh([y + i * height for y in range(len(names))], values, height, label=f"p{p:g}")
+    ax.set_yticks([y + height for y in range(len(names))], names)
+    ax.set_xscale("log")
+    ax.set_xlabel("client latency as a ratio to the ceiling's (same percentile), log scale")
+    ax.axvline(1.0, color="#555555", linestyle="--", linewidth=1)
+    ax.invert_yaxis()
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(folder / "latency.png", dpi=110)
+    plt.close(fig)
+    return ["throughput.png", "latency.png"]

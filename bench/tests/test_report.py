@@ -1,0 +1,129 @@
+"""The report's arithmetic: ratios to the ceiling, the targets, wrk's output. No timing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from newsroom_bench import load, report
+from newsroom_bench.load import LoadResult, Scenario
+from newsroom_bench.memory import ProcessMemory
+from newsroom_bench.pipeline import Ingestion, Latencies, percentile
+
+
+def run(name: str, rate: float, *, p99: float = 10.0, non_2xx: int = 0) -> LoadResult:
+    return LoadResult(
+        name=name,
+        requests=int(rate * 10),
+        seconds=10.0,
+        non_2xx=non_2xx,
+        socket_errors=0,
+        latency_ms={"p50": p99 / 4, "p90": p99 / 2, "p99": p99, "mean": p99 / 3, "max": p99},
+    )
+
+
+def results(**rates: float) -> report.Results:
+    return report.Results(
+        machine={"machine": "test"},
+        ceiling_before=run("ceiling", 900.0, p99=4.0),
+        ceiling_after=run("ceiling", 1100.0, p99=6.0),
+        endpoints={name: run(name, rate) for name, rate in rates.items()},
+    )
+
+
+def test_the_ceiling_is_the_mean_of_its_runs_and_ratios_divide_by_it() -> None:
+    measured = results(**{report.LIST_AUTH: 400.0})
+
+    assert measured.ceiling == 1000.0
+    assert measured.ratio(report.LIST_AUTH) == pytest.approx(0.4)
+    # p99 10 ms against the ceiling runs' mean p99 of 5 ms.
+    assert measured.latency_ratio(report.LIST_AUTH, 99) == pytest.approx(2.0)
+    assert math.isnan(measured.ratio(report.FEED))
+
+
+def by_measure(measured: report.Results) -> dict[str, report.Verdict]:
+    return {v.target.measure: v for v in report.verdicts(measured)}
+
+
+def test_targets_are_judged_on_ratios_and_unmeasured_ones_are_missed() -> None:
+    measured = results(**{report.LIST_AUTH: 300.0, report.SINGLE: 449.0, report.LIST_ANON: 1500.0})
+
+    verdicts = by_measure(measured)
+
+    assert verdicts["list of 20, authenticated"].met  # exactly at the target
+    assert not verdicts["single article, authenticated"].met
+    assert verdicts["list of 20, anonymous, gateway cache"].met
+    assert not verdicts["feed of 20"].met
+    assert verdicts["feed of 20"].shown() == "not measured"
+
+
+def test_any_error_response_misses_the_zero_errors_target() -> None:
+    measured = results(**{report.TAGS: 700.0})
+    assert by_measure(measured)["non-2xx responses in any run"].met
+
+    measured.endpoints[report.LOGIN] = run(report.LOGIN, 5.0, non_2xx=1)
+
+    assert not by_measure(measured)["non-2xx responses in any run"].met
+
+
+def test_pipelines_scale_and_memory_targets() -> None:
+    measured = results(**{report.LIST_AUTH: 400.0, report.LIST_AT_SCALE: 330.0})
+    measured.ingestion = Ingestion(events=1000, bare_rate=10_000.0, ingest_rate=6_000.0)
+    measured.read_to_count = Latencies(samples=[0.2] * 98 + [1.5, 2.5])
+    measured.outbox = Latencies(samples=[0.05] * 100)
+    measured.memory = [
+        ProcessMemory("articles-api worker 1", 10, rss_mib=70.0, pss_mib=50.0),
+        # Background workers are reported but not judged against the per-worker target.
+        ProcessMemory("kafka", 11, rss_mib=400.0, pss_mib=390.0),
+    ]
+
+    verdicts = by_measure(measured)
+
+    assert verdicts["views ingestion vs bare consumer"].value == pytest.approx(0.6)
+    assert verdicts["read-to-count latency p99 at 1,000/s"].value == 1.5
+    assert verdicts["read-to-count latency p99 at 1,000/s"].met
+    assert verdicts["outbox write-to-Kafka p99"].met
+    assert verdicts["list throughput at 100,000 articles vs 1,000"].value == pytest.approx(0.825)
+    assert verdicts["resident memory per worker"].value == 70.0
+
+
+def test_nearest_rank_percentile() -> None:
+    assert percentile([3.0, 1.0, 2.0, 4.0], 50) == 2.0
+    assert percentile(list(range(1, 101)), 99) == 99
+    assert math.isnan(percentile([], 50))
+
+
+def test_the_markdown_report_lists_every_target_and_endpoint() -> None:
+    measured = results(**{report.LIST_AUTH: 400.0})
+
+    text = report.markdown(measured, charts=["throughput.png"])
+
+    assert "| list, authenticated | 400 | 0.40 |" in text
+    assert text.count("| **no** |") + text.count("| yes |") == len(report.TARGETS)
+    assert "![throughput](throughput.png)" in text
+
+
+def test_wrk_output_is_read_from_the_scripts_json_line() -> None:
+    output = (
+        "Running 10s test @ http://127.0.0.1:1\n"
+        'BENCH_JSON {"requests":5000,"duration_us":10000000,"non_2xx":2,"socket_errors":1,'
+        '"mean":3.5,"max":40,"latency":{"p50":3,"p90":6,"p99":12.5}}\n'
+    )
+
+    result = load.parse_output("tags", output)
+
+    assert result.rate == 500.0
+    assert (result.non_2xx, result.socket_errors) == (2, 1)
+    assert result.latency_ms["p99"] == 12.5
+
+
+def test_the_wrk_script_rotates_paths_and_paces_when_asked() -> None:
+    script = load.lua_script(
+        Scenario("reads", "GET", ["/a", "/b"], {"Authorization": "Token t"}, delay_ms=30)
+    )
+
+    assert 'local paths = {"/a", "/b"}' in script
+    assert '["Authorization"] = "Token t"' in script
+    assert "return 30" in script
+    assert "function delay" not in load.lua_script(Scenario("x", "GET", ["/"]))
