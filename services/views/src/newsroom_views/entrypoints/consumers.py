@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Connection
 
+from newsroom_common import telemetry
 from newsroom_common.consumer import BatchHandler, ConsumerRunner, prune_processed
 from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
@@ -281,6 +282,8 @@ def prune_old(services: Services, *, processed_retention: dt.timedelta | None) -
 def run(services: Services, stop: StopFlag) -> int:
     """Run every member until stopped; return the exit status (1 if a member crashed)."""
     s = services.settings
+    # After bootstrap: the engine built there is instrumented once tracing starts.
+    telemetry.init_worker_tracing("views-consume")
     running = members(services)
     registry = CollectorRegistry()
     registry.register(ConsumerMetrics(running))
@@ -291,7 +294,9 @@ def run(services: Services, stop: StopFlag) -> int:
 
     server = serve_probes(
         s.worker_http_port,
-        live=lambda: all(m.alive() for m in running),
+        # Liveness is only "the threads run": a member stuck retrying a database that is down
+        # would not be cured by a restart, so it only turns unready.
+        live=lambda: all(m.thread is not None and m.thread.is_alive() for m in running),
         ready=ready,
         metrics=lambda: generate_latest(registry),
     )
