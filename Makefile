@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench
+.PHONY: up down test lint fmt env clean bench-views bench chaos
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -41,6 +41,11 @@ test: lint
 # Views ingestion next to a bare kafka-python consumer, on a private PostgreSQL and Kafka.
 bench-views: env
 	$(VENV)/bin/python services/views/scripts/bench_on_devstack.py $(BENCH_ARGS)
+
+# Fault scenarios under load on a private stack, two instances per service (tests/chaos).
+chaos: env
+	$(VENV)/bin/newsroom-stack prepare
+	$(VENV)/bin/python -m tests.chaos $(CHAOS_ARGS)
 
 # Issue 8: the whole platform measured against a hello-world Flask ceiling; the report and
 # charts go to bench-results/ (BENCH_ARGS: --articles, --scale-to, --seconds, --gateway-url...).
