@@ -463,6 +463,34 @@ def test_a_service_that_is_down_is_a_json_502(start_gateway: GatewayFactory) -> 
         assert headers["X-Request-ID"] == "r-502"
 
 
+def test_a_service_that_cannot_be_reached_in_time_is_a_json_504(
+    start_gateway: GatewayFactory,
+) -> None:
+    # A listener whose accept queue is full: the kernel drops new SYNs, so connecting hangs
+    # until the gateway's connect timeout (2s), as with a replica on a host that went dark.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        fillers = [socket.socket() for _ in range(4)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(listener.getsockname())
+            time.sleep(0.2)
+            address = f"127.0.0.1:{listener.getsockname()[1]}"
+            gateway = start_gateway({name: [address] for name in SERVICE_NAMES})
+            started = time.monotonic()
+            status, headers, body = fetch(
+                f"{gateway.url}/api/tags", headers={"X-Request-ID": "r-504"}
+            )
+            assert time.monotonic() - started < 8
+            assert_json_error(status, headers, body, expected=504)
+            assert headers["X-Request-ID"] == "r-504"
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
 def test_a_service_that_answers_503_is_passed_through_once_and_stays_in_rotation(
     start_gateway: GatewayFactory, fakes: dict[str, FakeService]
 ) -> None:
