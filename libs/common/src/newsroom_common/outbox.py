@@ -183,6 +183,12 @@ class OutboxRelay:
                 backoff = min(max(backoff * 2, 0.25), 5.0)
                 log.warning("outbox relay failed, retrying in %.2fs: %s", backoff, exc)
                 self._close_listener()
+                if not isinstance(exc, sa.exc.SQLAlchemyError):
+                    # A producer that saw its broker vanish may keep stale state for good (after
+                    # a broker SIGKILL and restart kafka-python's idempotent sender never
+                    # completes a send again: "Timeout waiting for future" every batch, found by
+                    # make chaos): the next batch gets a fresh one, as the event buffer does.
+                    self._close_producer()
                 _sleep(backoff, should_stop)
                 continue
             if sent < self._batch_size:
@@ -220,6 +226,14 @@ class OutboxRelay:
         if self._producer is not None:
             self._producer.close(timeout=5)
             self._producer = None
+
+    def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=0)
+            except Exception:
+                log.debug("closing the outbox producer failed", exc_info=True)
 
 
 class RelayError(RuntimeError):

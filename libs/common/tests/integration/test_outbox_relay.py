@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from kafka import KafkaConsumer
+from kafka.errors import KafkaTimeoutError
 
 from newsroom_common.events import CloudEvent, Event
 from newsroom_common.kafka_clients import create_producer
@@ -182,4 +183,60 @@ def test_two_relays_share_the_outbox_without_doubling(
         thread.join(timeout=60)
     for relay in relays:
         relay.close()
+    _assert_exactly_once_in_order(_consume_all(kafka.bootstrap_servers, topic, len(events)), events)
+
+
+class _NeverDone:
+    """A send kafka-python accepted but will never complete."""
+
+    is_done = False
+    exception = None
+
+    def succeeded(self) -> bool:
+        return False
+
+
+class _WedgedProducer:
+    """kafka-python's producer after a broker SIGKILL and restart: no send completes again."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def send(self, *args: Any, **kwargs: Any) -> _NeverDone:
+        return _NeverDone()
+
+    def flush(self, timeout: float | None = None) -> None:
+        raise KafkaTimeoutError("Timeout waiting for future")
+
+    def close(self, timeout: float | None = None) -> None:
+        self.closed = True
+
+
+def test_a_wedged_producer_is_replaced_after_a_failed_batch(
+    schema_tables: Any, kafka: Any, topic: str
+) -> None:
+    engine, _, outbox, _ = schema_tables
+    events = _events()[:20]
+    _write(engine, outbox, topic, events)
+    wedged = _WedgedProducer()
+    first = [wedged]
+
+    def producer() -> Any:
+        return first.pop() if first else create_producer(kafka.bootstrap_servers, client_id="t")
+
+    relay = OutboxRelay(
+        engine=engine, outbox=outbox, batch_size=50, producer_factory=producer, send_timeout=5
+    )
+
+    def all_sent() -> bool:
+        with engine.connect() as conn:
+            left = conn.scalar(sa.select(sa.func.count()).where(outbox.c.sent_at.is_(None)))
+        return left == 0
+
+    # Bounded: without the fix the relay would retry the wedged producer for ever.
+    deadline = time.monotonic() + 60
+    relay.run(lambda: all_sent() or time.monotonic() > deadline)
+    relay.close()
+    assert wedged.closed
+    assert all_sent()
     _assert_exactly_once_in_order(_consume_all(kafka.bootstrap_servers, topic, len(events)), events)
