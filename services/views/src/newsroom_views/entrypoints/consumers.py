@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -93,7 +94,14 @@ class Member:
                 self.runner.poll_once(timeout_ms=500)
                 if time.monotonic() >= next_refresh:
                     # The KafkaConsumer is not thread-safe: lag is read here, served from a copy.
-                    self.lag = {(tp.topic, tp.partition): n for tp, n in self.runner.lag().items()}
+                    try:
+                        lag = self.runner.lag()
+                        self.lag = {(tp.topic, tp.partition): n for tp, n in lag.items()}
+                    except KafkaError as exc:
+                        # Lag only informs probes and metrics: a broker away for longer than the
+                        # offsets request's timeout must not stop counting (make chaos: a 30 s
+                        # broker outage stopped every views consumer for good).
+                        log.warning("cannot read the consumer lag: %s", exc)
                     if self.every_so_often is not None:
                         self.every_so_often()
                     next_refresh = time.monotonic() + lag_refresh_s
