@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from newsroom_common import metrics
+from newsroom_common import metrics, telemetry
 from newsroom_common.config import ServiceSettings
 
 
@@ -33,6 +33,7 @@ def create_engine(settings: ServiceSettings, *, application_name: str) -> Engine
     )
     _ping_idle_connections(engine, idle_seconds=IDLE_PING_SECONDS)
     metrics.instrument_pool(engine, pool_name=application_name)
+    telemetry.instrument_engine(engine)
     return engine
 
 

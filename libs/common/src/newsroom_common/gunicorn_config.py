@@ -25,7 +25,8 @@ def settings(*, service: str, prefix: str, default_port: int, wsgi_app: str) -> 
     _prepare_metrics_dir(service)
 
     def post_fork(server: Any, worker: Any) -> None:
-        # Fork-unsafe objects are built here and in create_app, never in the master.
+        # Fork-unsafe objects are built here and in create_app, never in the master: each
+        # worker gets its own provider, exporter thread and service.instance.id.
         telemetry.init_tracing(service=service, exporter=telemetry.exporter_from_env())
 
     return {

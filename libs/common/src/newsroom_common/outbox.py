@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from kafka import KafkaProducer
 from sqlalchemy.engine import Engine
 
-from newsroom_common import metrics
+from newsroom_common import metrics, telemetry
 from newsroom_common.uow import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -86,49 +86,58 @@ class OutboxRelay:
             if not rows:
                 self._cleanup(conn)
                 return 0
-            futures: list[tuple[Any, Any]] = []
-            error: str | None = None
-            # Built on first use: kafka-python bootstraps in the constructor, which fails
-            # while the broker is away; the run loop then backs off and tries again.
-            producer = self._producer = self._producer or self._producer_factory()
-            for row in rows:
+            # One span per published batch; each message's own PRODUCER span is a child of
+            # the request that wrote it (its stored traceparent) and links to this one.
+            with telemetry.tracer.start_as_current_span(
+                "outbox relay", attributes={"newsroom.outbox.rows": len(rows)}
+            ):
+                futures: list[tuple[Any, Any]] = []
+                error: str | None = None
+                # Built on first use: kafka-python bootstraps in the constructor, which fails
+                # while the broker is away; the run loop then backs off and tries again.
+                producer = self._producer = self._producer or self._producer_factory()
+                for row in rows:
+                    try:
+                        future = telemetry.send_traced(
+                            producer,
+                            row.topic,
+                            key=row.key.encode(),
+                            value=orjson.dumps(row.payload),
+                            headers=[(k, v.encode()) for k, v in row.headers.items()],
+                            attributes={"newsroom.outbox.id": row.id},
+                        )
+                    except Exception as exc:  # broker unreachable: keep the rest for the next try
+                        error = f"{type(exc).__name__}: {exc}"
+                        break
+                    futures.append((row, future))
                 try:
-                    future = producer.send(
-                        row.topic,
-                        key=row.key.encode(),
-                        value=orjson.dumps(row.payload),
-                        headers=[(k, v.encode()) for k, v in row.headers.items()],
+                    producer.flush(timeout=self._send_timeout)
+                except Exception as exc:
+                    error = error or f"{type(exc).__name__}: {exc}"
+                sent: list[int] = []
+                failed: list[int] = []
+                failed_keys: set[str] = set()
+                for row, future in futures:
+                    ok = future.is_done and future.succeeded()
+                    # A later row of a key that failed must not be marked sent ahead of it.
+                    if ok and row.key not in failed_keys:
+                        sent.append(row.id)
+                    else:
+                        failed.append(row.id)
+                        failed_keys.add(row.key)
+                        if not ok and future.is_done and future.exception is not None:
+                            error = (
+                                error or f"{type(future.exception).__name__}: {future.exception}"
+                            )
+                failed.extend(r.id for r in rows[len(futures) :])
+                if sent:
+                    conn.execute(o.update().where(o.c.id.in_(sent)).values(sent_at=sa.func.now()))
+                if failed:
+                    conn.execute(
+                        o.update()
+                        .where(o.c.id.in_(failed))
+                        .values(attempts=o.c.attempts + 1, last_error=error or "not acknowledged")
                     )
-                except Exception as exc:  # broker unreachable: keep the rest for the next try
-                    error = f"{type(exc).__name__}: {exc}"
-                    break
-                futures.append((row, future))
-            try:
-                producer.flush(timeout=self._send_timeout)
-            except Exception as exc:
-                error = error or f"{type(exc).__name__}: {exc}"
-            sent: list[int] = []
-            failed: list[int] = []
-            failed_keys: set[str] = set()
-            for row, future in futures:
-                ok = future.is_done and future.succeeded()
-                # A later row of a key that failed must not be marked sent ahead of it.
-                if ok and row.key not in failed_keys:
-                    sent.append(row.id)
-                else:
-                    failed.append(row.id)
-                    failed_keys.add(row.key)
-                    if not ok and future.is_done and future.exception is not None:
-                        error = error or f"{type(future.exception).__name__}: {future.exception}"
-            failed.extend(r.id for r in rows[len(futures) :])
-            if sent:
-                conn.execute(o.update().where(o.c.id.in_(sent)).values(sent_at=sa.func.now()))
-            if failed:
-                conn.execute(
-                    o.update()
-                    .where(o.c.id.in_(failed))
-                    .values(attempts=o.c.attempts + 1, last_error=error or "not acknowledged")
-                )
         self.stats.batches += 1
         self.stats.published += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(self._name).inc(len(sent))

@@ -10,7 +10,7 @@ import logging
 
 import sqlalchemy as sa
 
-from newsroom_common import metrics
+from newsroom_common import metrics, telemetry
 from newsroom_common.config import ServiceSettings
 from newsroom_common.consumer import ConsumerRunner
 from newsroom_common.db import create_engine
@@ -26,6 +26,7 @@ def run_outbox_relay(*, service: str, settings: ServiceSettings, outbox: sa.Tabl
     """Publish `outbox` rows of `service` to Kafka until SIGTERM."""
     name = f"{service}-relay"
     configure_logging(service=name, level=settings.log_level)
+    telemetry.init_worker_tracing(name)
     stop = StopFlag().install()
     relay = OutboxRelay(
         engine=create_engine(settings, application_name=name),
@@ -50,8 +51,10 @@ def run_outbox_relay(*, service: str, settings: ServiceSettings, outbox: sa.Tabl
 
 
 def run_consumer(*, name: str, settings: ServiceSettings, runner: ConsumerRunner) -> None:
-    """Run `runner` until SIGTERM, with its probes; `name` labels logs."""
+    """Run `runner` until SIGTERM, with its probes; `name` labels logs and traces."""
     configure_logging(service=name, level=settings.log_level)
+    # The runner's engine was built already: its SQL is instrumented once tracing starts.
+    telemetry.init_worker_tracing(name)
     stop = StopFlag().install()
     serve_probes(
         settings.worker_http_port,
