@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench chaos
+.PHONY: up down test lint fmt env clean bench-views bench chaos audit
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -34,7 +34,12 @@ fmt: env
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+# Known vulnerabilities in the locked dependencies (skipped, saying why, when no vulnerability
+# service answers from this machine).
+audit: env
+	$(VENV)/bin/python tests/security/dependency_audit.py
+
+test: lint audit
 	$(VENV)/bin/newsroom-stack prepare
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
