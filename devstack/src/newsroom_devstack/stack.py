@@ -48,6 +48,9 @@ class StackOptions:
     ready_timeout: float = 90.0
     # Rate limits, CORS origins and the cache of the gateway.
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    # More variables for every service process, e.g. OTEL_EXPORTER_OTLP_ENDPOINT to trace a
+    # stack of its own (the parent's environment reaches them too, but is shared by all stacks).
+    extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
 class Stack:
@@ -117,7 +120,7 @@ class Stack:
     def env(self, name: str) -> dict[str, str]:
         """Return the variables the devstack gives every process of a service."""
         service = service_table.get(name)
-        return service_env(
+        env = service_env(
             service,
             database_url=self.postgres.database_url(service.name),
             bootstrap_servers=self.kafka.bootstrap_servers,
@@ -125,6 +128,7 @@ class Stack:
             log_level=self.options.log_level,
             jwt_private_key_file=self.jwt_private_key_file,
         )
+        return {**env, **self.options.extra_env}
 
     def topics(self) -> dict[str, int]:
         """Return the topics every started service declares, topic name to partitions."""
