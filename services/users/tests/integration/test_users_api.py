@@ -14,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from newsroom_devstack.testing import PASSWORD
+
 pytestmark = pytest.mark.e2e
 
 
@@ -27,9 +29,7 @@ def test_register_returns_the_user_with_a_token(api: Any) -> None:
     response = api.call(
         "POST",
         "/api/users",
-        json={
-            "user": {"username": name, "email": f"{name}@Example.com", "password": "correct horse"}
-        },
+        json={"user": {"username": name, "email": f"{name}@Example.com", "password": PASSWORD}},
     )
     assert response.status_code == 201
     user = response.json()["user"]
@@ -46,9 +46,9 @@ def test_taken_username_or_email_is_refused_regardless_of_case(api: Any) -> None
         "/api/users",
         json={
             "user": {
-                "username": user["username"].upper(),
-                "email": user["email"].upper(),
-                "password": "correct horse",
+                "username": user.username.upper(),
+                "email": user.email.upper(),
+                "password": PASSWORD,
             }
         },
     )
@@ -62,9 +62,9 @@ def test_taken_username_or_email_is_refused_regardless_of_case(api: Any) -> None
 @pytest.mark.parametrize(
     ("user", "field"),
     [
-        ({"email": "x@example.com", "password": "correct horse"}, "username"),
-        ({"username": "x", "email": "nope", "password": "correct horse"}, "email"),
-        ({"username": "x y", "email": "x@example.com", "password": "correct horse"}, "username"),
+        ({"email": "x@example.com", "password": PASSWORD}, "username"),
+        ({"username": "x", "email": "nope", "password": PASSWORD}, "email"),
+        ({"username": "x y", "email": "x@example.com", "password": PASSWORD}, "username"),
         ({"username": "xy", "email": "xy@example.com", "password": "short"}, "password"),
     ],
 )
@@ -86,37 +86,37 @@ def test_login(api: Any) -> None:
     ok = api.call(
         "POST",
         "/api/users/login",
-        json={"user": {"email": user["email"].upper(), "password": "correct horse"}},
+        json={"user": {"email": user.email.upper(), "password": PASSWORD}},
     )
     assert ok.status_code == 200
-    assert ok.json()["user"]["username"] == user["username"]
+    assert ok.json()["user"]["username"] == user.username
     wrong = api.call(
         "POST",
         "/api/users/login",
-        json={"user": {"email": user["email"], "password": "wrong horse"}},
+        json={"user": {"email": user.email, "password": "wrong horse"}},
     )
     assert wrong.status_code == 401
     assert _errors(wrong) == {"body": ["email or password is invalid"]}
     unknown = api.call(
         "POST",
         "/api/users/login",
-        json={"user": {"email": "nobody-" + user["email"], "password": "correct horse"}},
+        json={"user": {"email": "nobody-" + user.email, "password": PASSWORD}},
     )
     assert unknown.status_code == 401
-    missing = api.call("POST", "/api/users/login", json={"user": {"email": user["email"]}})
+    missing = api.call("POST", "/api/users/login", json={"user": {"email": user.email}})
     assert missing.status_code == 422
 
 
 def test_current_user_and_update(api: Any) -> None:
     user = api.register()
-    me = api.call("GET", "/api/user", token=user["token"])
+    me = api.call("GET", "/api/user", token=user.token)
     assert me.status_code == 200
-    assert me.json()["user"]["email"] == user["email"]
+    assert me.json()["user"]["email"] == user.email
     new_name = f"upd{uuid.uuid4().hex[:8]}"
     updated = api.call(
         "PUT",
         "/api/user",
-        token=user["token"],
+        token=user.token,
         json={
             "user": {
                 "username": new_name,
@@ -136,33 +136,33 @@ def test_current_user_and_update(api: Any) -> None:
     relogin = api.call(
         "POST",
         "/api/users/login",
-        json={"user": {"email": user["email"], "password": "a new password"}},
+        json={"user": {"email": user.email, "password": "a new password"}},
     )
     assert relogin.status_code == 200
     other = api.register()
     taken = api.call(
-        "PUT", "/api/user", token=other["token"], json={"user": {"username": new_name.upper()}}
+        "PUT", "/api/user", token=other.token, json={"user": {"username": new_name.upper()}}
     )
     assert taken.status_code == 422
     assert _errors(taken) == {"username": ["has already been taken"]}
-    bad = api.call("PUT", "/api/user", token=other["token"], json={"user": {"image": "ftp://x"}})
+    bad = api.call("PUT", "/api/user", token=other.token, json={"user": {"image": "ftp://x"}})
     assert bad.status_code == 422
     assert "image" in _errors(bad)
 
 
 def test_profiles_and_follows(api: Any) -> None:
     alice, bob = api.register(), api.register()
-    anonymous = api.call("GET", f"/api/profiles/{bob['username']}")
+    anonymous = api.call("GET", f"/api/profiles/{bob.username}")
     assert anonymous.status_code == 200
     assert anonymous.json() == {
-        "profile": {"username": bob["username"], "bio": "", "image": "", "following": False}
+        "profile": {"username": bob.username, "bio": "", "image": "", "following": False}
     }
-    followed = api.call("POST", f"/api/profiles/{bob['username']}/follow", token=alice["token"])
+    followed = api.call("POST", f"/api/profiles/{bob.username}/follow", token=alice.token)
     assert followed.status_code == 200
     assert followed.json()["profile"]["following"] is True
-    seen = api.call("GET", f"/api/profiles/{bob['username']}", token=alice["token"])
+    seen = api.call("GET", f"/api/profiles/{bob.username}", token=alice.token)
     assert seen.json()["profile"]["following"] is True
-    unfollowed = api.call("DELETE", f"/api/profiles/{bob['username']}/follow", token=alice["token"])
+    unfollowed = api.call("DELETE", f"/api/profiles/{bob.username}/follow", token=alice.token)
     assert unfollowed.json()["profile"]["following"] is False
     assert "@" not in anonymous.text
 
@@ -171,11 +171,11 @@ def test_profile_errors(api: Any) -> None:
     alice = api.register()
     assert api.call("GET", "/api/profiles/nobody-here-404").status_code == 404
     assert (
-        api.call("POST", "/api/profiles/nobody-here-404/follow", token=alice["token"]).status_code
+        api.call("POST", "/api/profiles/nobody-here-404/follow", token=alice.token).status_code
         == 404
     )
-    assert api.call("POST", f"/api/profiles/{alice['username']}/follow").status_code == 401
-    own = api.call("POST", f"/api/profiles/{alice['username']}/follow", token=alice["token"])
+    assert api.call("POST", f"/api/profiles/{alice.username}/follow").status_code == 401
+    own = api.call("POST", f"/api/profiles/{alice.username}/follow", token=alice.token)
     assert own.status_code == 422
 
 
@@ -203,11 +203,11 @@ def test_missing_and_bad_tokens_are_refused(
     api: Any, stack: Any, protected: tuple[str, str]
 ) -> None:
     user = api.register()
-    method, path = protected[0], protected[1].format(name=user["username"])
-    real_header, real_payload, real_signature = user["token"].split(".")
+    method, path = protected[0], protected[1].format(name=user.username)
+    real_header, real_payload, real_signature = user.token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(real_payload + "=="))
     key, _ = _signing_key(stack)
-    kid = jwt.get_unverified_header(user["token"])["kid"]
+    kid = jwt.get_unverified_header(user.token)["kid"]
     now = int(time.time())
     tokens = {
         "garbage": "not-a-token",
@@ -236,7 +236,7 @@ def test_missing_and_bad_tokens_are_refused(
         response = api.call(method, path, token=token, json=body)
         assert response.status_code == 401, label
         assert "errors" in response.json(), label
-    assert api.call("GET", "/api/user", token=user["token"]).json()["user"]["bio"] == ""
+    assert api.call("GET", "/api/user", token=user.token).json()["user"]["bio"] == ""
 
 
 def test_jwks_is_published_with_key_ids(stack: Any) -> None:

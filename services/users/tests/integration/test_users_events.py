@@ -3,8 +3,6 @@ broker outage."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from typing import Any
 
@@ -12,8 +10,7 @@ import pytest
 from kafka import KafkaConsumer
 
 from newsroom_common.events import CloudEvent
-
-from .conftest import wait_for
+from newsroom_devstack.testing import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -46,11 +43,9 @@ class EventLog:
 def _writes(api: Any) -> tuple[str, set[str], list[str]]:
     """Register two users, update one, follow and unfollow; return ids and expected names."""
     alice, bob = api.register(), api.register()
-    ids = {_id(api, alice), _id(api, bob)}
+    ids = {alice.id, bob.id}
     assert (
-        api.call(
-            "PUT", "/api/user", token=alice["token"], json={"user": {"bio": "hello"}}
-        ).status_code
+        api.call("PUT", "/api/user", token=alice.token, json={"user": {"bio": "hello"}}).status_code
         == 200
     )
     # An email change alone is not a public profile change: no event.
@@ -58,26 +53,21 @@ def _writes(api: Any) -> tuple[str, set[str], list[str]]:
         api.call(
             "PUT",
             "/api/user",
-            token=alice["token"],
+            token=alice.token,
             json={"user": {"email": f"new{uuid.uuid4().hex[:6]}@example.com"}},
         ).status_code
         == 200
     )
-    path = f"/api/profiles/{bob['username']}/follow"
-    assert api.call("POST", path, token=alice["token"]).status_code == 200
-    assert api.call("POST", path, token=alice["token"]).status_code == 200  # no-op
-    assert api.call("DELETE", path, token=alice["token"]).status_code == 200
+    path = f"/api/profiles/{bob.username}/follow"
+    assert api.call("POST", path, token=alice.token).status_code == 200
+    assert api.call("POST", path, token=alice.token).status_code == 200  # no-op
+    assert api.call("DELETE", path, token=alice.token).status_code == 200
     expected = ["UserRegistered", "UserRegistered", "UserUpdated", "UserFollowed", "UserUnfollowed"]
-    return _id(api, alice), ids, expected
-
-
-def _id(api: Any, user: dict[str, Any]) -> str:
-    payload = user["token"].split(".")[1]
-    return str(json.loads(base64.urlsafe_b64decode(payload + "=="))["sub"])
+    return alice.id, ids, expected
 
 
 def _check(log: EventLog, alice: str, ids: set[str], expected: list[str]) -> None:
-    events = wait_for(
+    events = eventually(
         lambda: (lambda e: e if len(e) >= len(expected) else None)(log.about(ids)),
         timeout=60,
         what="the users events",

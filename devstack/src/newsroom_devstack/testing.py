@@ -1,0 +1,101 @@
+"""Helpers for tests that talk to the stack through its gateway, shared by every suite."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+
+T = TypeVar("T")
+
+PASSWORD = "correct horse battery"  # noqa: S105 - the password of throwaway test accounts
+
+
+@dataclass(frozen=True)
+class Account:
+    """A registered user: id (the token's subject), names and token."""
+
+    id: str
+    username: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Authorization header of this user."""
+        return {"Authorization": f"Token {self.token}"}
+
+
+def token_subject(token: str) -> str:
+    """The `sub` claim of a JWT, read without verifying it (tests only)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sub"])
+
+
+class GatewayClient:
+    """JSON requests to one base URL (the gateway), optionally as a user."""
+
+    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.timeout = timeout
+
+    def request(
+        self, method: str, path: str, *, user: Account | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Send a request; `user` adds its token."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if user is not None:
+            headers.update(user.headers)
+        return self.session.request(
+            method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        """GET `path`."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        """POST `path`."""
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        """PUT `path`."""
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        """DELETE `path`."""
+        return self.request("DELETE", path, **kwargs)
+
+    def register(self, prefix: str = "u") -> Account:
+        """Register a new user with a unique name."""
+        name = f"{prefix}{uuid.uuid4().hex[:10]}"
+        email = f"{name}@example.com"
+        response = self.post(
+            "/api/users",
+            json={"user": {"username": name, "email": email, "password": PASSWORD}},
+        )
+        assert response.status_code == 201, response.text
+        token = response.json()["user"]["token"]
+        return Account(id=token_subject(token), username=name, email=email, token=token)
+
+
+def eventually(
+    check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> T:
+    """Poll `check` until it returns something truthy, and return it; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what or 'condition'} not met within {timeout}s (last: {last!r})")
