@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     )
     results: list[Result] = []
+    aborted: list[str] = []
     try:
         stack = Stack(run_dir, cache_dir(), supervisor=supervisor, options=options)
         print(f"starting a stack with {INSTANCES} instances per service in {run_dir} ...")
@@ -70,7 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = Context(stack, client, writers, rate=args.rate, threads=args.threads)
         for scenario in chosen:
             print(f"\n== {scenario.name}: {scenario.title}", flush=True)
-            result = run(scenario, ctx, log=lambda line: print(line, flush=True))
+            try:
+                result = run(scenario, ctx, log=lambda line: print(line, flush=True))
+            except RuntimeError as error:
+                # The stack is too broken to even set the scenario up: say so, go on.
+                print(f"  could not run: {error}", flush=True)
+                aborted.append(scenario.name)
+                continue
             results.append(result)
             print(table(result), flush=True)
     except (StartupError, LookupError) as error:
@@ -84,9 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = args.output or repo_root() / "chaos-results" / f"chaos-{begun_at:%Y%m%dT%H%M%SZ}.md"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
-    missed = [r.name for r in results if not r.passed]
+    missed = [r.name for r in results if not r.passed] + aborted
     print(
-        f"\n{len(results) - len(missed)}/{len(results)} scenarios met their goal "
+        f"\n{len(chosen) - len(missed)}/{len(chosen)} scenarios met their goal "
         f"in {elapsed / 60:.1f} min; report: {output}"
     )
     if missed:

@@ -39,7 +39,8 @@ def rows(result: Result) -> list[tuple[str, str]]:
             (
                 what,
                 f"{delivery.acknowledged} acknowledged, {delivery.delivered} events delivered, "
-                f"{delivery.repeated} repeated",
+                f"{delivery.repeated} repeated (settled {result.events_converged_in:.0f}s "
+                "after the load)",
             )
         )
     lines.append(

@@ -57,6 +57,7 @@ class Result:
     views_served: int
     views_counted: int
     views_converged_in: float
+    events_converged_in: float
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -303,7 +304,7 @@ def run(scenario: Scenario, ctx: Context, *, log: Callable[[str], None]) -> Resu
         profiles = profile_deliveries(bootstrap, ledger.bios)
         return articles.lost == 0 and profiles.lost == 0
 
-    wait_for(delivered, timeout=CONVERGE_SECONDS, interval=3.0)
+    _, delivered_in = wait_for(delivered, timeout=CONVERGE_SECONDS, interval=3.0)
     served = sum(ledger.views_served.values())
     counted = -1
 
@@ -327,6 +328,7 @@ def run(scenario: Scenario, ctx: Context, *, log: Callable[[str], None]) -> Resu
         views_served=served,
         views_counted=counted,
         views_converged_in=converged_in,
+        events_converged_in=delivered_in,
     )
     after = process_tree(ctx.stack)
     restarted = sorted(name for name in before if before[name] != after.get(name))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 
 from newsroom_devstack.stack import Stack
@@ -98,9 +99,7 @@ class Raw:
         token = answer.body["user"]["token"]
         me = self.json("GET", "/api/user", token=token)
         assert me.status == 200, me.raw
-        from jwt import decode
-
-        user_id = decode(token, options={"verify_signature": False})["sub"]
+        user_id = jwt.decode(token, options={"verify_signature": False})["sub"]
         return Account(id=user_id, username=name, email=email, password=password, token=token)
 
     def publish(self, author: Account, title: str | None = None) -> dict[str, Any]:
