@@ -174,6 +174,22 @@ COMMON: Schema = {
     ),
 }
 
+DURATION = string(pattern="^[0-9]+(ms|s|m|h)$")
+METRICS = closed(
+    {
+        "serviceMonitor": closed(
+            {
+                "enabled": BOOLEAN,
+                "interval": DURATION,
+                "scrapeTimeout": DURATION,
+                "labels": STRING_MAP,
+            },
+            required=["enabled", "interval", "scrapeTimeout"],
+        )
+    },
+    required=["serviceMonitor"],
+)
+
 SERVICE_COMMON: Schema = {
     **COMMON,
     "devMode": BOOLEAN,
@@ -198,6 +214,7 @@ SERVICE_COMMON: Schema = {
         }
     ),
     "networkPolicy": closed({"extraIngress": NETWORK_POLICY_PEERS, "extraEgress": K8S_LIST}),
+    "metrics": METRICS,
 }
 
 USERS_SERVICE = closed({"host": string(), "port": PORT})
@@ -343,6 +360,7 @@ def schemas() -> dict[str, Schema]:
                 "articles": subchart,
                 "views": subchart,
                 "gateway": subchart,
+                "grafanaDashboard": closed({"enabled": BOOLEAN, "annotations": STRING_MAP}),
             }
         ),
     }

@@ -1,7 +1,7 @@
 {{/*
 Every long-running workload of a chart, one per entry of the chart's facts.workloads:
 its ServiceAccount, Deployment, HPA (or KEDA ScaledObject), PodDisruptionBudget,
-NetworkPolicy and, when the facts say so, its Service.
+NetworkPolicy, when the facts say so its Service, and when asked its ServiceMonitor.
 Usage: {{ include "newsroom-lib.workloads" . }} (in a chart's templates/workloads.yaml)
 */}}
 {{- define "newsroom-lib.workloads" -}}
@@ -32,6 +32,10 @@ Usage: {{ include "newsroom-lib.workloads" . }} (in a chart's templates/workload
 {{- if $.Values.global.networkPolicy.enabled }}
 ---
 {{ include "newsroom-lib.networkPolicy" $args }}
+{{- end }}
+{{- if and $.Values.metrics $.Values.metrics.serviceMonitor.enabled }}
+---
+{{ include "newsroom-lib.monitor" $args }}
 {{- end }}
 {{- end }}
 {{- end -}}
