@@ -42,6 +42,9 @@ class FakeFollows:
     def is_following(self, follower_id: str, followee_id: str) -> bool:
         return (follower_id, followee_id) in self.pairs
 
+    def followees(self, follower_id: str) -> list[str]:
+        return [b for a, b in self.pairs if a == follower_id]
+
     def create(self, follower_id: str, followee_id: str) -> bool:
         new = (follower_id, followee_id) not in self.pairs
         self.pairs.add((follower_id, followee_id))

@@ -148,6 +148,16 @@ def test_follow_and_unfollow_are_idempotent_and_publish_once(uow: FakeUnitOfWork
     assert uow.published[2].key() == alice
 
 
+def test_followees_lists_who_a_user_follows(uow: FakeUnitOfWork) -> None:
+    alice, bob, carol = _register(uow, "alice"), _register(uow, "bob"), _register(uow, "carol")
+    users.follow(uow=uow, follower_id=alice, username="bob")
+    users.follow(uow=uow, follower_id=alice, username="carol")
+    assert users.followees(uow=uow, user_id=alice) == sorted([bob, carol])
+    assert users.followees(uow=uow, user_id=bob) == []
+    with pytest.raises(NotFound):
+        users.followees(uow=uow, user_id="00000000-0000-0000-0000-000000000000")
+
+
 def test_follow_errors(uow: FakeUnitOfWork) -> None:
     alice = _register(uow, "alice")
     with pytest.raises(NotFound):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,3 +114,17 @@ class SqlFollowRepository:
                 follows.c.follower_id == follower_id, follows.c.followee_id == followee_id
             )
         )
+
+    def replace_followees(self, follower_id: str, followee_ids: Sequence[str]) -> None:
+        # Two statements whatever the difference; rows that already match are not rewritten.
+        ids = list(followee_ids)
+        stale = follows.delete().where(follows.c.follower_id == follower_id)
+        if ids:
+            stale = stale.where(follows.c.followee_id.not_in(ids))
+        self._c.execute(stale)
+        if ids:
+            self._c.execute(
+                pg_insert(follows)
+                .values([{"follower_id": follower_id, "followee_id": f} for f in ids])
+                .on_conflict_do_nothing()
+            )

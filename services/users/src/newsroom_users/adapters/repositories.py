@@ -79,6 +79,10 @@ class SqlFollowRepository:
         )
         return self._c.execute(query).first() is not None
 
+    def followees(self, follower_id: str) -> list[str]:
+        query = sa.select(follows.c.followee_id).where(follows.c.follower_id == follower_id)
+        return list(self._c.scalars(query))
+
     def create(self, follower_id: str, followee_id: str) -> bool:
         result = self._c.execute(
             pg_insert(follows)

@@ -1,4 +1,4 @@
-"""Routes for peer services and clients, not for browsers: the JWKS and profiles by id.
+"""Routes for peer services and clients, not for browsers: the JWKS, profiles and follows by id.
 
 The gateway does not route `/internal/`; the JWKS is public by nature.
 """
@@ -39,3 +39,9 @@ def profile_by_id(user_id: object) -> Response:
             }
         }
     )
+
+
+@bp.get("/internal/users/<uuid:user_id>/following")
+def following(user_id: object) -> Response:
+    ids = use_cases.followees(uow=_services().uow, user_id=str(user_id))
+    return json_response({"following": ids})

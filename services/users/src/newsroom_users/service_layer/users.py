@@ -178,6 +178,14 @@ def get_profile_by_id(*, uow: UowFactory, user_id: str) -> tuple[str, Profile]:
     return user.id, profile_of(user, following=False)
 
 
+def followees(*, uow: UowFactory, user_id: str) -> list[str]:
+    """Ids of the users `user_id` follows (for peers that keep a replica)."""
+    with uow() as work:
+        if work.users.get(user_id) is None:
+            raise NotFound("user not found")
+        return sorted(work.follows.followees(user_id))
+
+
 def follow(*, uow: UowFactory, follower_id: str, username: str) -> Profile:
     """Follow `username`; following twice changes nothing and publishes nothing."""
     with uow() as work:
