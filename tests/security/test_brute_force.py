@@ -2,11 +2,13 @@
 
 A gateway of the test's own, with a tight login limit, sits in front of the stack's real users
 instances. The gateway limits per client address, and every 127.x.y.z address is this machine:
-the attacker connects from 127.0.0.2, a legitimate user from 127.0.0.3.
+the attacker connects from 127.0.0.2 (claiming another address in X-Forwarded-For each time),
+a legitimate user from 127.0.0.3.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -59,7 +61,13 @@ def test_a_client_guessing_passwords_is_limited_while_another_logs_in(
     statuses = []
     for attempt in range(ATTEMPTS):
         guess = {"user": {"email": victim.email, "password": f"guess {attempt}"}}
-        answer = attacker.json("POST", "/api/users/login", guess)
+        # A forged X-Forwarded-For must not make each guess a new client.
+        answer = attacker.send(
+            "POST",
+            "/api/users/login",
+            body=json.dumps(guess).encode(),
+            headers={"X-Forwarded-For": f"10.9.{attempt}.1"},
+        )
         statuses.append(answer.status)
         if answer.status == 429:
             assert answer.body == {"errors": {"body": ["too many requests"]}}
