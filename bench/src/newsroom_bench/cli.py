@@ -202,6 +202,10 @@ def run(args: argparse.Namespace) -> report.Results:
         else:
             _log(f"starting a stack in {run_dir}")
             _stack, target = start_stack(run_dir, supervisor)
+            facts["stack"] = (
+                "the bench's own devstack: every service with its default 2 gthread workers x 4 "
+                "threads, one Nginx worker, PostgreSQL with fsync and synchronous_commit off"
+            )
         seconds = args.seconds
         _log(f"ceiling: {ceiling.url}")
         results = report.Results(
@@ -239,6 +243,8 @@ def run(args: argparse.Namespace) -> report.Results:
             Scenario("ceiling", "GET", ["/"]), ceiling.url.rstrip("/"), seconds=seconds
         )
         results.memory = memory.workers(target.processes)
+        load1, load5, load15 = os.getloadavg()
+        facts["load average after the run"] = f"{load1:.2f}, {load5:.2f}, {load15:.2f}"
         if not target.processes:
             results.notes.append("memory not measured: the stack is not this run's own")
         return results

@@ -10,12 +10,14 @@ PROC = Path("/proc")
 
 @dataclasses.dataclass(frozen=True)
 class ProcessMemory:
-    """One process: its role, RSS and PSS (shared pages split among sharers), in MiB."""
+    """One process's memory in MiB: resident (RSS), proportional (PSS: pages shared with other
+    processes, libraries above all, split among them) and unique (USS: what it alone holds)."""
 
     name: str
     pid: int
     rss_mib: float
     pss_mib: float
+    uss_mib: float = 0.0
 
 
 def _field_kib(text: str, field: str) -> float:
@@ -37,6 +39,7 @@ def read(name: str, pid: int, proc: Path = PROC) -> ProcessMemory | None:
         pid=pid,
         rss_mib=_field_kib(status, "VmRSS") / 1024,
         pss_mib=_field_kib(rollup, "Pss") / 1024,
+        uss_mib=(_field_kib(rollup, "Private_Clean") + _field_kib(rollup, "Private_Dirty")) / 1024,
     )
 
 

@@ -22,6 +22,7 @@ CREATE = "create article"
 FAVORITE = "favorite"
 LOGIN = "login"
 LIST_AT_SCALE = "list, authenticated, at scale"
+MB_PER_MIB = 1.048576  # the issue's 80 MB are 10^6 bytes; /proc reports KiB
 ENDPOINTS = (LIST_AUTH, LIST_ANON, SINGLE, TAGS, FEED, CREATE, FAVORITE, LOGIN)
 
 
@@ -114,8 +115,8 @@ class Verdict:
         """The value as the report prints it."""
         if math.isnan(self.value):
             return "not measured"
-        if self.target.unit == "MiB":
-            return f"{self.value:.1f} MiB"
+        if self.target.unit == "MB":
+            return f"{self.value:.1f} MB"
         if self.target.unit == "s":
             return f"{self.value:.3f} s"
         if self.target.unit == "count":
@@ -169,12 +170,12 @@ TARGETS: tuple[Target, ...] = (
         0.8,
     ),
     Target(
-        "resident memory per worker",
+        "resident memory per worker (largest API worker's RSS)",
         "≤ 80 MB",
-        lambda r: r.api_worker_rss(),
+        lambda r: r.api_worker_rss() * MB_PER_MIB,
         operator.le,
         80,
-        "MiB",
+        "MB",
     ),
 )
 
@@ -250,10 +251,13 @@ def markdown(results: Results, *, charts: Sequence[str] = ()) -> str:
             "",
             "## Memory after the run",
             "",
-            "| process | RSS MiB | PSS MiB |",
-            "|---|---|---|",
+            "| process | RSS MiB | PSS MiB | USS MiB |",
+            "|---|---|---|---|",
         ]
-        lines += [f"| {m.name} | {m.rss_mib:.1f} | {m.pss_mib:.1f} |" for m in results.memory]
+        lines += [
+            f"| {m.name} | {m.rss_mib:.1f} | {m.pss_mib:.1f} | {m.uss_mib:.1f} |"
+            for m in results.memory
+        ]
     if charts:
         lines += ["", "## Charts", ""]
         lines += [f"![{Path(c).stem}]({c})" for c in charts]
