@@ -432,6 +432,29 @@ def test_login_and_registration_have_a_much_stricter_limit(
     assert fetch(f"{gateway.url}/api/tags")[0] == 200
 
 
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    start_gateway: GatewayFactory, fakes: dict[str, FakeService]
+) -> None:
+    upstreams = {name: [fake.address] for name, fake in fakes.items()}
+    login_path = "/api/users/login"
+
+    def login(gateway: Gateway, client: str) -> int:
+        headers = {"X-Forwarded-For": client}
+        return fetch(gateway.url + login_path, method="POST", data=b"{}", headers=headers)[0]
+
+    # The test client (127.0.0.1) plays the Ingress: its X-Forwarded-For names the client.
+    behind_proxy = start_gateway(
+        upstreams, auth_rate_per_minute=1, auth_rate_burst=1, trusted_proxies=("127.0.0.0/8",)
+    )
+    # Rate 1/min with a burst of 1: two go through, the third waits a minute.
+    assert [login(behind_proxy, "203.0.113.7") for _ in range(3)] == [200, 200, 429]
+    assert login(behind_proxy, "198.51.100.9") == 200
+    # Trusting nobody, the header is ignored: every "client" is the one peer.
+    direct = start_gateway(upstreams, auth_rate_per_minute=1, auth_rate_burst=1)
+    statuses = [login(direct, "203.0.113.7"), login(direct, "203.0.113.7")]
+    assert [*statuses, login(direct, "198.51.100.9")] == [200, 200, 429]
+
+
 def test_a_too_large_body_is_a_json_413(gateway: Gateway, fakes: dict[str, FakeService]) -> None:
     before = len(fakes["articles"].seen)
     status, headers, body = fetch(

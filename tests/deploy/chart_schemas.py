@@ -289,6 +289,11 @@ def schemas() -> dict[str, Schema]:
                     }
                 ),
                 "cache": closed({"enabled": BOOLEAN}),
+                "trustedProxies": {
+                    "type": "array",
+                    # An IPv4 or IPv6 network in CIDR notation (nginx checks it at start).
+                    "items": string(pattern=r"^[0-9A-Fa-f.:]+/[0-9]{1,3}$"),
+                },
                 "service": closed(
                     {
                         "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},

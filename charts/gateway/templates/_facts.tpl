@@ -46,6 +46,9 @@ GATEWAY_AUTH_RETRY_AFTER: {{ div (add 59 $limits.authPerMinute) $limits.authPerM
 {{- range .Values.cors.origins }}{{ $origins = append $origins (printf "\"%s\" 1;" .) }}{{ end }}
 GATEWAY_CORS_ORIGINS: {{ join "\n" $origins | quote }}
 GATEWAY_CACHE: {{ ternary "newsroom_cache" "off" .Values.cache.enabled | quote }}
+{{- $proxies := list }}
+{{- range .Values.trustedProxies }}{{ $proxies = append $proxies (printf "set_real_ip_from %s;" .) }}{{ end }}
+GATEWAY_TRUSTED_PROXIES: {{ join "\n" $proxies | quote }}
 {{- range $app, $upstream := .Values.upstreams }}
 {{- $host := $upstream.host | default (include "newsroom-lib.names.peerFullname" (dict "ctx" $ "chart" $app)) }}
 {{ upper $app }}_UPSTREAM_SERVERS: {{ printf "server %s:%v;" $host $upstream.port | quote }}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grp
+import ipaddress
 import os
 import pwd
 import re
@@ -32,6 +33,7 @@ TEMPLATE_VARIABLES: tuple[str, ...] = (
     "GATEWAY_AUTH_RETRY_AFTER",
     "GATEWAY_CORS_ORIGINS",
     "GATEWAY_CACHE",
+    "GATEWAY_TRUSTED_PROXIES",
     *(f"{name.upper()}_UPSTREAM_SERVERS" for name in SERVICE_NAMES),
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -54,6 +56,8 @@ class GatewaySettings:
     auth_rate_burst: int = 100
     cors_origins: tuple[str, ...] = LOCAL_ORIGINS
     cache: bool = True
+    # Networks (CIDR) of proxies whose X-Forwarded-For names the client; none locally.
+    trusted_proxies: tuple[str, ...] = ()
 
     def values(self) -> dict[str, str]:
         """Return the template's values for these settings."""
@@ -63,6 +67,10 @@ class GatewaySettings:
         for origin in self.cors_origins:
             if not _ORIGIN.match(origin):
                 raise TemplateError(f"not an origin nor a ~regex: {origin!r}")
+        try:
+            proxies = [str(ipaddress.ip_network(cidr)) for cidr in self.trusted_proxies]
+        except ValueError as exc:
+            raise TemplateError(f"not a network: {exc}") from None
         return {
             "GATEWAY_RATE_LIMIT": f"{self.rate_per_second}r/s",
             "GATEWAY_RATE_BURST": str(self.rate_burst),
@@ -72,6 +80,7 @@ class GatewaySettings:
             "GATEWAY_AUTH_RETRY_AFTER": str(-(-60 // self.auth_rate_per_minute)),
             "GATEWAY_CORS_ORIGINS": "\n        ".join(f'"{o}" 1;' for o in self.cors_origins),
             "GATEWAY_CACHE": "newsroom_cache" if self.cache else "off",
+            "GATEWAY_TRUSTED_PROXIES": "\n    ".join(f"set_real_ip_from {p};" for p in proxies),
         }
 
 
