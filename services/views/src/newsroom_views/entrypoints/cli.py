@@ -63,7 +63,11 @@ def bench(args: argparse.Namespace) -> int:
     settings = config.load()
     configure_logging(service="views-bench", level="WARNING")
     result = run_bench(
-        settings, events=args.events, articles=args.articles, spread_s=args.spread_seconds
+        settings,
+        events=args.events,
+        articles=args.articles,
+        spread_s=args.spread_seconds,
+        rounds=args.rounds,
     )
     print(result.summary(), flush=True)
     return 0
@@ -93,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     rebuild_cmd.set_defaults(func=rebuild)
     bench_cmd = commands.add_parser("bench", help=bench.__doc__)
-    bench_cmd.add_argument("--events", type=int, default=200_000)
+    bench_cmd.add_argument("--events", type=int, default=100_000)
+    bench_cmd.add_argument("--rounds", type=int, default=3)
     bench_cmd.add_argument("--articles", type=int, default=1000)
     bench_cmd.add_argument(
         "--spread-seconds",
