@@ -8,7 +8,9 @@ stack may ever write a password, hash, token, private key or database password t
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -135,6 +137,31 @@ def test_the_owner_gets_email_and_token_but_never_the_password_or_its_hash(
         assert answer.body["user"]["email"] == owner.email
         assert answer.body["user"]["token"]
         _assert_carries_none(answer, {"password": owner.password.encode()}, where)
+
+
+def test_racing_registrations_make_one_account_and_log_no_secret(
+    gateway: Raw, stack: Stack
+) -> None:
+    # Registrations of one name at once pass the service's check together; the unique index
+    # decides. PostgreSQL logs the statement of a failed one, values included (psycopg2 sends
+    # them inline), unless told not to: that line would hold the email and the password hash.
+    name = f"race-{uuid.uuid4().hex[:10]}"
+    email = f"{name}@example.com"
+    body = {"user": {"username": name, "email": email, "password": f"race pw {uuid.uuid4()}"}}
+    barrier = threading.Barrier(8)
+
+    def register() -> int:
+        barrier.wait()
+        return Raw(stack.gateway_url).json("POST", "/api/users", body).status
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: register(), range(8)))
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {201, 422}, statuses
+    log = stack.supervisor.log_dir / "postgres.log"
+    if log.is_file():
+        leaked = [line for line in log.read_bytes().splitlines() if email.encode() in line]
+        assert not leaked, leaked[:3]
 
 
 def test_no_log_line_carries_a_secret(

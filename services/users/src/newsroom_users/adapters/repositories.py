@@ -45,7 +45,15 @@ class SqlUserRepository:
         return _user(self._c.execute(query).first())
 
     def create(self, user: User) -> None:
-        self._write(users.insert().values(**vars(user)))
+        # ON CONFLICT rather than a caught unique violation: PostgreSQL logs a failed statement
+        # with its values (psycopg2 sends them inline), here the email and the password hash,
+        # whenever two registrations of one name race past the check (tests/security).
+        inserted = self._c.execute(
+            pg_insert(users).values(**vars(user)).on_conflict_do_nothing().returning(users.c.id)
+        ).first()
+        if inserted is None:
+            taken = "email" if self.get_by_email(user.email) is not None else "username"
+            raise ValidationFailed(fields={taken: ["has already been taken"]})
 
     def update(self, user: User) -> None:
         values = {k: v for k, v in vars(user).items() if k != "id"}
