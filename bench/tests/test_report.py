@@ -69,7 +69,9 @@ def test_any_error_response_misses_the_zero_errors_target() -> None:
 
 def test_pipelines_scale_and_memory_targets() -> None:
     measured = results(**{report.LIST_AUTH: 400.0, report.LIST_AT_SCALE: 330.0})
-    measured.ingestion = Ingestion(events=1000, bare_rate=10_000.0, ingest_rate=6_000.0)
+    measured.ingestion = Ingestion(
+        events=1000, rounds=3, bare_rate=10_000.0, ingest_rate=6_000.0, ratio=0.6
+    )
     measured.read_to_count = Latencies(samples=[0.2] * 98 + [1.5, 2.5])
     measured.outbox = Latencies(samples=[0.05] * 100)
     measured.memory = [

@@ -266,12 +266,17 @@ def measure_pipelines(
     """Views ingestion, read-to-count latency at a steady read rate, outbox latency."""
     if target.bootstrap_servers and target.views_database_url:
         _log(f"views ingestion: {args.views_events:,} events (newsroom-views bench)")
-        results.ingestion = pipeline.views_ingestion(
-            database_url=target.views_database_url,
-            bootstrap_servers=target.bootstrap_servers,
-            events=args.views_events,
-        )
-        _log(f"views ingestion ratio {results.ingestion.ratio:.2f}")
+        try:
+            results.ingestion = pipeline.views_ingestion(
+                database_url=target.views_database_url,
+                bootstrap_servers=target.bootstrap_servers,
+                events=args.views_events,
+            )
+            _log(f"views ingestion ratio {results.ingestion.ratio:.2f}")
+        # The views benchmark is its owner's code: its failure costs this measure, not the run.
+        except Exception as error:
+            results.notes.append(f"views ingestion failed: {error!r}")
+            _log(f"views ingestion failed: {error!r}")
     else:
         results.notes.append("views ingestion not measured: no KAFKA_BOOTSTRAP_SERVERS")
     # Each of the 32 connections waits between reads so that together they read ~1,000/s.
@@ -352,10 +357,7 @@ def _plain(results: report.Results) -> dict[str, Any]:
         "memory": [dataclasses.asdict(m) for m in results.memory],
     }
     if results.ingestion is not None:
-        data["ingestion"] = {
-            **dataclasses.asdict(results.ingestion),
-            "ratio": results.ingestion.ratio,
-        }
+        data["ingestion"] = dataclasses.asdict(results.ingestion)
     for name in ("read_to_count", "outbox"):
         latencies = getattr(results, name)
         if latencies is not None:
@@ -381,7 +383,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="how to grow: through the API, or bulk SQL (auto: bulk above 10,000)",
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each load run")
-    parser.add_argument("--views-events", type=int, default=100_000)
+    parser.add_argument("--views-events", type=int, default=50_000)
     parser.add_argument(
         "--profile",
         nargs="*",

@@ -58,16 +58,14 @@ def percentile(samples: Sequence[float], p: float) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class Ingestion:
-    """`newsroom-views bench`: ingestion next to a bare kafka-python consumer."""
+    """`newsroom-views bench`: ingestion next to a bare kafka-python consumer, in rounds."""
 
     events: int
+    rounds: int
+    # Medians over the rounds; the ratio is the median of each round's own ratio.
     bare_rate: float
     ingest_rate: float
-
-    @property
-    def ratio(self) -> float:
-        """Ingestion rate over the bare consumer's."""
-        return self.ingest_rate / self.bare_rate if self.bare_rate else 0.0
+    ratio: float
 
 
 def views_ingestion(*, database_url: str, bootstrap_servers: str, events: int) -> Ingestion:
@@ -85,7 +83,13 @@ def views_ingestion(*, database_url: str, bootstrap_servers: str, events: int) -
         },
     )
     result = run(settings, events=events, articles=1000)
-    return Ingestion(events=events, bare_rate=result.raw.rate, ingest_rate=result.ingest.rate)
+    return Ingestion(
+        events=events,
+        rounds=len(result.rounds),
+        bare_rate=statistics.median(r.raw.rate for r in result.rounds),
+        ingest_rate=statistics.median(r.ingest.rate for r in result.rounds),
+        ratio=result.median_ratio,
+    )
 
 
 def read_to_count(

@@ -227,9 +227,9 @@ def markdown(results: Results, *, charts: Sequence[str] = ()) -> str:
     if results.ingestion is not None:
         ing = results.ingestion
         lines.append(
-            f"- views ingestion: {ing.ingest_rate:,.0f} events/s next to a bare kafka-python "
-            f"consumer's {ing.bare_rate:,.0f} records/s ({ing.events:,} events): "
-            f"ratio {ing.ratio:.2f}"
+            f"- views ingestion (`newsroom-views bench`, {ing.events:,} events, {ing.rounds} "
+            f"alternating rounds, medians): {ing.ingest_rate:,.0f} events/s next to a bare "
+            f"kafka-python consumer's {ing.bare_rate:,.0f} records/s: ratio {ing.ratio:.2f}"
         )
     for label, latencies in (
         ("read-to-count", results.read_to_count),
