@@ -164,6 +164,28 @@ def test_racing_registrations_make_one_account_and_log_no_secret(
         assert not leaked, leaked[:3]
 
 
+def test_racing_profile_updates_to_one_name_log_no_secret(gateway: Raw, stack: Stack) -> None:
+    # The same race as above, through PUT /api/user: several users take one new name at once.
+    racers = [gateway.register("racer") for _ in range(4)]
+    name = f"taken-{uuid.uuid4().hex[:10]}"
+    email = f"{name}@example.com"
+    barrier = threading.Barrier(len(racers))
+
+    def rename(account: Account) -> int:
+        barrier.wait()
+        body = {"user": {"username": name, "email": email}}
+        return Raw(stack.gateway_url).json("PUT", "/api/user", body, token=account.token).status
+
+    with concurrent.futures.ThreadPoolExecutor(len(racers)) as pool:
+        statuses = sorted(pool.map(rename, racers))
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 422}, statuses
+    log = stack.supervisor.log_dir / "postgres.log"
+    if log.is_file():
+        leaked = [line for line in log.read_bytes().splitlines() if email.encode() in line]
+        assert not leaked, leaked[:3]
+
+
 def test_no_log_line_carries_a_secret(
     gateway: Raw, stack: Stack, pair: tuple[Account, Account, str]
 ) -> None:

@@ -34,6 +34,9 @@ class FakeUsers:
     def update(self, user: User) -> None:
         self.rows[user.id] = User(**vars(user))
 
+    def reserve(self, *, email: str | None, username: str | None) -> None:
+        return None  # one thread at a time in the unit tests
+
 
 class FakeFollows:
     def __init__(self) -> None:

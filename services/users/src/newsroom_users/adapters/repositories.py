@@ -55,6 +55,17 @@ class SqlUserRepository:
             taken = "email" if self.get_by_email(user.email) is not None else "username"
             raise ValidationFailed(fields={taken: ["has already been taken"]})
 
+    def reserve(self, *, email: str | None, username: str | None) -> None:
+        # Transaction-level advisory locks on the lower-cased names, always email first: two
+        # requests for one name take turns between check and write, so the unique index never
+        # refuses a statement (PostgreSQL would log it with its values: email, password hash).
+        for kind, name in (("email", email), ("username", username)):
+            if name is not None:
+                key = f"newsroom.users.{kind}:{name.strip().lower()}"
+                self._c.execute(
+                    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0)))
+                )
+
     def update(self, user: User) -> None:
         values = {k: v for k, v in vars(user).items() if k != "id"}
         self._write(

@@ -220,6 +220,7 @@ def _followable(work: UsersUnitOfWork, *, follower_id: str, username: str) -> Us
 def _ensure_free(
     work: UsersUnitOfWork, *, email: str | None, username: str | None, user_id: str | None
 ) -> None:
+    work.users.reserve(email=email, username=username)
     errors: dict[str, list[str]] = {}
     if email is not None:
         owner = work.users.get_by_email(email.strip())
