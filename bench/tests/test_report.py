@@ -131,3 +131,22 @@ def test_the_wrk_script_rotates_paths_and_paces_when_asked() -> None:
     assert '["Authorization"] = "Token t"' in script
     assert "return 30" in script
     assert "function delay" not in load.lua_script(Scenario("x", "GET", ["/"]))
+
+
+def test_profiles_count_busy_samples_only() -> None:
+    from newsroom_bench import profiles
+
+    handler = 'process 1:"gunicorn";thread (0x1);handle (gunicorn/workers/gthread.py:10);'
+    use_case = "list_articles (/w/services/articles/src/newsroom_articles/service_layer/articles.py"
+    raw = (
+        f"{handler}{use_case}:45);"
+        "do_execute (/v/lib/python3.11/site-packages/sqlalchemy/engine/default.py:9) 3\n"
+        f"{handler}{use_case}:46) 1\n"
+        'process 1:"gunicorn";thread (0x2);EpollSelector.select (selectors.py:468) 50\n'
+    )
+
+    busy, own, newsroom = profiles.summarize(raw)
+
+    assert busy == 4
+    assert own[0] == ("do_execute (sqlalchemy/engine/default.py)", 0.75)
+    assert newsroom == [("list_articles (newsroom_articles/service_layer/articles.py)", 1.0)]

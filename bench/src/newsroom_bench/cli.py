@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newsroom_bench import hello, load, memory, pipeline, report, seed
+from newsroom_bench import hello, load, memory, pipeline, profiles, report, seed
 from newsroom_bench.load import LoadResult, Scenario
 from newsroom_devstack.gateway import GatewaySettings
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
@@ -331,13 +331,14 @@ def write(results: report.Results, out: Path) -> Path:
     """Write report.md, results.json and the charts into a new folder; return it."""
     folder = out / dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
-    profiles = out / "profiles"
-    if profiles.is_dir():
-        for profile in profiles.iterdir():
+    recorded = out / "profiles"
+    if recorded.is_dir():
+        for profile in recorded.iterdir():
             profile.rename(folder / profile.name)
-        profiles.rmdir()
+        recorded.rmdir()
     names = report.charts(results, folder)
-    (folder / "report.md").write_text(report.markdown(results, charts=names))
+    text = report.markdown(results, charts=names) + profiles.markdown(folder)
+    (folder / "report.md").write_text(text)
     (folder / "results.json").write_text(json.dumps(_plain(results), indent=2, default=str))
     return folder
 
