@@ -57,6 +57,7 @@ chaos: env
 # wrk is the load generator: Debian's package, installed here when missing (as root).
 bench: env
 	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(VENV)/bin/newsroom-stack prepare
 	$(VENV)/bin/newsroom-bench $(BENCH_ARGS)
 
 clean:
