@@ -31,6 +31,7 @@ class Span:
     instance: str
     attributes: dict[str, Any]
     links: tuple[tuple[str, str], ...]
+    resource: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class OtlpReceiver:
                             instance=str(resource.get("service.instance.id")),
                             attributes={a.key: _value(a.value) for a in s.attributes},
                             links=tuple((ln.trace_id.hex(), ln.span_id.hex()) for ln in s.links),
+                            resource=resource,
                         )
                     )
         with self._lock:

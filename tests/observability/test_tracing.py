@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -118,6 +119,32 @@ def test_a_users_write_continues_through_the_outbox_relay_to_the_articles_consum
     assert any(s.parent_id == applied.span_id and s.attributes.get("db.system") for s in spans), (
         "the consumer's SQL is traced under its batch span"
     )
+
+
+def test_every_gunicorn_worker_is_an_instance_of_its_service(
+    traced_stack: Stack, otlp_receiver: OtlpReceiver
+) -> None:
+    account = register(traced_stack)
+    url = f"{traced_stack.service_url('users')}/api/profiles/{account.username}"
+
+    def one(_: int) -> int:
+        # A connection per request, so both workers accept some.
+        return requests.get(url, headers={"Connection": "close"}, timeout=10).status_code
+
+    def instances(spans: list[Span]) -> set[str]:
+        return {s.instance for s in spans if s.service == "users" and s.kind == "SERVER"}
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(10):
+            assert set(pool.map(one, range(20))) == {200}
+            if len(instances(list(otlp_receiver.spans))) >= 2:
+                break
+    spans = otlp_receiver.wait_for(lambda spans: len(instances(spans)) >= 2)
+    server = next(s for s in spans if s.service == "users" and s.kind == "SERVER")
+    assert server.resource["service.namespace"] == "newsroom"
+    assert server.resource["service.version"]
+    # <host>-<pid>-<random>: two workers, two processes.
+    assert len({i.rsplit("-", 2)[1] for i in instances(spans)}) >= 2
 
 
 def _descends_from(span: Span, ancestor: Span, by_id: dict[str, Span]) -> bool:
