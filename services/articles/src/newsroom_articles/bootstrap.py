@@ -37,6 +37,14 @@ class Services:
         """A fresh unit of work."""
         return SqlArticlesUnitOfWork(self.engine)
 
+    def read_uow(self) -> ArticlesUnitOfWork:
+        """A fresh unit of work for the read routes: no transaction around its statements.
+
+        What a read writes on the side (profiles it had to fetch from users into the
+        replica) is one idempotent statement at a time, committed as it runs.
+        """
+        return SqlArticlesUnitOfWork(self.engine, read_only=True)
+
 
 def jwks_fetcher(url: str) -> Any:
     """A callable fetching the JWKS document at `url` (for KeySet)."""

@@ -333,6 +333,9 @@ class FakeServices(Services):
     def uow(self) -> Any:
         return self.fakes.uow()
 
+    def read_uow(self) -> Any:
+        return self.fakes.uow()
+
 
 @pytest.fixture
 def app(fakes: Fakes) -> Iterator[Flask]:

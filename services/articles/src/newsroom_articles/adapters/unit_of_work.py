@@ -36,8 +36,14 @@ class SqlArticlesUnitOfWork(UnitOfWork):
     profiles: ProfileRepository
     follows: FollowRepository
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine=engine, outbox=outbox, source=SOURCE, type_prefix=TYPE_PREFIX)
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        super().__init__(
+            engine=engine,
+            outbox=outbox,
+            source=SOURCE,
+            type_prefix=TYPE_PREFIX,
+            read_only=read_only,
+        )
 
     def bind(self, connection: Connection) -> None:
         self.articles = SqlArticleRepository(connection)

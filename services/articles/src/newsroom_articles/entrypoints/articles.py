@@ -39,7 +39,7 @@ def list_articles() -> Response:
     s = services()
     where = ArticleFilter(tag=_query("tag"), author=_query("author"), favorited=_query("favorited"))
     result = use_cases.list_articles(
-        uow=s.uow, directory=s.directory, where=where, page=page, caller=caller(required=False)
+        uow=s.read_uow, directory=s.directory, where=where, page=page, caller=caller(required=False)
     )
     return _page_json(result)
 
@@ -56,7 +56,7 @@ def feed() -> Response:
 def get(slug: str) -> Response:
     s = services()
     view = use_cases.get(
-        uow=s.uow,
+        uow=s.read_uow,
         directory=s.directory,
         views=s.views,
         slug=slug,

@@ -14,4 +14,4 @@ bp = Blueprint("tags", __name__)
 @bp.get("/api/tags")
 def list_tags() -> Response:
     s = services()
-    return json_response({"tags": use_cases.list_tags(uow=s.uow, limit=s.settings.tags_limit)})
+    return json_response({"tags": use_cases.list_tags(uow=s.read_uow, limit=s.settings.tags_limit)})
