@@ -167,11 +167,16 @@ class Profiler:
 def measure(
     scenario: Scenario, base_url: str, *, seconds: float, profiler: Profiler | None = None
 ) -> LoadResult:
-    """Warm up briefly, then run the scenario for the fixed time."""
+    """Warm up briefly, then run the scenario for the fixed time (and again under py-spy).
+
+    py-spy takes a third of a core while it samples: the measured run goes without it,
+    and a profile comes from a run of its own after, whose figures are not kept.
+    """
     load.run(scenario, base_url, seconds=2)
-    spy = profiler.record(scenario, seconds) if profiler is not None else None
     result = load.run(scenario, base_url, seconds=seconds)
+    spy = profiler.record(scenario, seconds) if profiler is not None else None
     if spy is not None:
+        load.run(scenario, base_url, seconds=seconds)
         spy.wait(timeout=60)
     _log(
         f"{scenario.name}: {result.rate:,.0f}/s, p99 {result.latency_ms['p99']:.1f} ms, "
