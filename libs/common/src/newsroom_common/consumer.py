@@ -134,6 +134,9 @@ class ConsumerRunner:
             "heartbeat_interval_ms": 3000,
             "max_poll_interval_ms": 300000,
             "reconnect_backoff_max_ms": 1000,
+            # A topic (or partitions) that appears after the subscription is seen at the next
+            # metadata refresh; kafka-python's default of 5 minutes leaves a member idle that long.
+            "metadata_max_age_ms": 15000,
         }
         config.update(consumer_overrides or {})
         self._config = config
