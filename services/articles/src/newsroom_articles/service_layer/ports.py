@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from newsroom_articles.domain.model import (
     Article,
@@ -15,7 +14,8 @@ from newsroom_articles.domain.model import (
     PageRequest,
     Profile,
 )
-from newsroom_common.events import CloudEvent, Event
+from newsroom_common.events import Event
+from newsroom_common.ports import OutboxTransaction
 
 
 class ArticleRepository(Protocol):
@@ -77,7 +77,7 @@ class FollowRepository(Protocol):
     def replace_followees(self, follower_id: str, followee_ids: Sequence[str]) -> None: ...
 
 
-class ArticlesUnitOfWork(Protocol):
+class ArticlesUnitOfWork(OutboxTransaction, Protocol):
     """One transaction over the articles database, with the outbox."""
 
     articles: ArticleRepository
@@ -86,16 +86,6 @@ class ArticlesUnitOfWork(Protocol):
     tags: TagRepository
     profiles: ProfileRepository
     follows: FollowRepository
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def publish(self, event: Event) -> CloudEvent: ...
-    def commit(self) -> None: ...
 
 
 class ReplicaUnitOfWork(Protocol):

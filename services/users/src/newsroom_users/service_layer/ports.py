@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
-from newsroom_common.events import CloudEvent, Event
+from newsroom_common.ports import OutboxTransaction
 from newsroom_users.domain.model import User
 
 
@@ -31,21 +30,11 @@ class FollowRepository(Protocol):
     def delete(self, follower_id: str, followee_id: str) -> bool: ...
 
 
-class UsersUnitOfWork(Protocol):
+class UsersUnitOfWork(OutboxTransaction, Protocol):
     """One transaction over users and follows, with the outbox."""
 
     users: UserRepository
     follows: FollowRepository
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def publish(self, event: Event) -> CloudEvent: ...
-    def commit(self) -> None: ...
 
 
 class PasswordHasher(Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
+from newsroom_common.ports import Transaction
 from newsroom_views.domain.model import (
     Article,
     Author,
@@ -50,14 +50,5 @@ class Repositories(Protocol):
     counts: CountRepository
 
 
-class ViewsUnitOfWork(Repositories, Protocol):
+class ViewsUnitOfWork(Repositories, Transaction, Protocol):
     """One transaction over the views database."""
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def commit(self) -> None: ...
