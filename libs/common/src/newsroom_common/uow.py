@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from newsroom_common import telemetry
+from newsroom_common.db import AUTOCOMMIT
 from newsroom_common.events import CloudEvent, Event
 
 # LISTEN/NOTIFY channel the outbox relay waits on.
@@ -46,11 +47,11 @@ class UnitOfWork:
 
     def __enter__(self) -> Self:
         self.connection = self._engine.connect()
-        if self._read_only:
+        if self._read_only and not self._engine.get_execution_options().get(AUTOCOMMIT):
             # A read needs no transaction: under READ COMMITTED each statement takes its own
             # snapshot inside one as well. Without it, psycopg2 sends no BEGIN and the end
-            # sends no ROLLBACK: two round trips of a read's four (make bench's profiles).
-            # The pool restores the default isolation level when the connection returns.
+            # sends no ROLLBACK. An engine made with `create_engine(autocommit=True)` is so
+            # already; any other is switched here and reset when the connection returns.
             self.connection.execution_options(isolation_level="AUTOCOMMIT")
         self._transaction = self.connection.begin()
         self._pending = []

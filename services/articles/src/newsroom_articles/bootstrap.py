@@ -28,6 +28,8 @@ class Services:
 
     settings: ArticlesSettings
     engine: Engine
+    # Autocommit connections of their own for the read routes (newsroom_common.db).
+    read_engine: Engine
     keys: KeySet
     verifier: TokenVerifier
     directory: ProfileDirectory
@@ -43,7 +45,7 @@ class Services:
         What a read writes on the side (profiles it had to fetch from users into the
         replica) is one idempotent statement at a time, committed as it runs.
         """
-        return SqlArticlesUnitOfWork(self.engine, read_only=True)
+        return SqlArticlesUnitOfWork(self.read_engine, read_only=True)
 
 
 def jwks_fetcher(url: str) -> Any:
@@ -84,6 +86,9 @@ def bootstrap(settings: ArticlesSettings | None = None, *, process: str = "api")
     return Services(
         settings=settings,
         engine=create_engine(settings, application_name=f"articles-{process}"),
+        read_engine=create_engine(
+            settings, application_name=f"articles-{process}-reads", autocommit=True
+        ),
         keys=keys,
         verifier=TokenVerifier(keys),
         directory=HttpUsersDirectory(users),

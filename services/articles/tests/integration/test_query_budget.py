@@ -24,11 +24,12 @@ ARTICLE_BUDGET = 3
 
 
 class StatementCounter:
-    """Counts statements the engine sends to PostgreSQL."""
+    """Counts statements the engines (writes' and reads') send to PostgreSQL."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, *engines: sa.Engine) -> None:
         self.statements: list[str] = []
-        sa.event.listen(engine, "before_cursor_execute", self._record)
+        for engine in engines:
+            sa.event.listen(engine, "before_cursor_execute", self._record)
 
     def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
@@ -43,11 +44,13 @@ def app(stack: Stack) -> Iterator[Flask]:
     services = app.extensions["articles"]
     services.views.close(timeout=5)
     services.engine.dispose()
+    services.read_engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def counter(app: Flask) -> StatementCounter:
-    return StatementCounter(app.extensions["articles"].engine)
+    services = app.extensions["articles"]
+    return StatementCounter(services.engine, services.read_engine)
 
 
 @pytest.fixture(scope="module")

@@ -345,6 +345,7 @@ def app(fakes: Fakes) -> Iterator[Flask]:
     services = FakeServices(
         settings=settings,
         engine=sa.create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
+        read_engine=sa.create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
         keys=KeySet.static({"k1": KEY.public_key()}),
         verifier=TokenVerifier(KeySet.static({"k1": KEY.public_key()})),
         directory=fakes.directory,
@@ -355,6 +356,7 @@ def app(fakes: Fakes) -> Iterator[Flask]:
     app.config["TESTING"] = True
     yield app
     services.engine.dispose()
+    services.read_engine.dispose()
 
 
 @pytest.fixture

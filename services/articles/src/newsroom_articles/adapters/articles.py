@@ -2,6 +2,11 @@
 
 A page of articles is one statement (authors, `following`, `favorited` and
 tags come with each row) and its total another: no query per article.
+
+The reads that every page view makes (an article by slug, the newest page) are
+built once, with the reader, slug and page as bind parameters: SQLAlchemy then
+neither builds nor keys a statement per request, it only binds values (building
+them per request was a fifth of a single-article read's time in `make bench`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
@@ -49,12 +55,15 @@ def _tag_array() -> sa.ColumnElement[Any]:
     return sa.func.array(tag_rows.scalar_subquery()).label("tags")
 
 
-def _favorited(viewer_id: str | None) -> sa.ColumnElement[Any]:
-    if viewer_id is None:
-        return sa.false().label("favorited")
+# The reader, bound when a statement runs; an anonymous reader binds None (`= NULL`
+# matches nothing, so `favorited` and `following` are false).
+_VIEWER: sa.BindParameter[str] = sa.bindparam("viewer", type_=pg.UUID(as_uuid=False))
+
+
+def _favorited() -> sa.ColumnElement[Any]:
     return (
         sa.select(sa.literal(True))
-        .where(favorites.c.user_id == viewer_id, favorites.c.article_id == _a.id)
+        .where(favorites.c.user_id == _VIEWER, favorites.c.article_id == _a.id)
         .exists()
         .label("favorited")
     )
@@ -118,26 +127,35 @@ def _feed_count(follower_id: str) -> sa.Select[Any]:
     )
 
 
-def _view_query(viewer_id: str | None, *, with_body: bool) -> sa.Select[Any]:
+def _view_query(*, with_body: bool) -> sa.Select[Any]:
     # author_id comes with the author's columns.
     skipped = {"author_id"} if with_body else {"author_id", "body"}
     columns = [c for c in _ARTICLE if c.key not in skipped]
     return sa.select(
         *columns,
         _a.favorites_count,
-        _favorited(viewer_id),
+        _favorited(),
         _tag_array(),
-        *author_columns(_a.author_id, viewer_id),
+        *author_columns(_a.author_id, _VIEWER),
     ).select_from(articles.outerjoin(profiles, profiles.c.id == _a.author_id))
 
 
-def _view(row: Any) -> ArticleView:
+_BY_SLUG = _view_query(with_body=True).where(_a.slug == sa.bindparam("slug"))
+_LIST = _view_query(with_body=False).order_by(_a.created_at.desc(), _a.id.desc())
+_TOTAL = sa.select(counters.c.value).where(counters.c.name == ARTICLES_COUNTER)
+_NEWEST = _LIST.limit(sa.bindparam("limit", type_=sa.Integer)).offset(
+    sa.bindparam("offset", type_=sa.Integer)
+)
+
+
+def _view(row: Any, *, with_body: bool) -> ArticleView:
     article = Article(
         id=row.id,
         slug=row.slug,
         title=row.title,
         description=row.description,
-        body=getattr(row, "body", ""),
+        # A list's rows have no body (a missing key raises inside SQLAlchemy: not cheap).
+        body=row.body if with_body else "",
         tags=tuple(row.tags),
         author_id=row.author_id,
         created_at=row.created_at,
@@ -229,24 +247,28 @@ class SqlArticleRepository:
         self._count_articles(-1)
 
     def view(self, slug: str, *, viewer_id: str | None) -> ArticleView | None:
-        row = self._c.execute(_view_query(viewer_id, with_body=True).where(_a.slug == slug)).first()
-        return None if row is None else _view(row)
+        row = self._c.execute(_BY_SLUG, {"slug": slug, "viewer": viewer_id}).first()
+        return None if row is None else _view(row, with_body=True)
 
     def list(
         self, where: ArticleFilter, page: PageRequest, *, viewer_id: str | None
     ) -> list[ArticleView]:
-        query = _view_query(viewer_id, with_body=False).order_by(_a.created_at.desc(), _a.id.desc())
-        if where == ArticleFilter(followed_by=where.followed_by) and where.followed_by:
-            query = query.where(_a.id.in_(_feed_page(where.followed_by, page)))
+        viewer = {"viewer": viewer_id}
+        if where == ArticleFilter():
+            rows = self._c.execute(_NEWEST, {**viewer, "limit": page.limit, "offset": page.offset})
+        elif where == ArticleFilter(followed_by=where.followed_by) and where.followed_by:
+            rows = self._c.execute(
+                _LIST.where(_a.id.in_(_feed_page(where.followed_by, page))), viewer
+            )
         else:
-            query = query.where(*_conditions(where)).limit(page.limit).offset(page.offset)
-        return [_view(row) for row in self._c.execute(query)]
+            query = _LIST.where(*_conditions(where)).limit(page.limit).offset(page.offset)
+            rows = self._c.execute(query, viewer)
+        return [_view(row, with_body=False) for row in rows]
 
     def count(self, where: ArticleFilter) -> int:
         conditions = _conditions(where)
         if not conditions:
-            total = sa.select(counters.c.value).where(counters.c.name == ARTICLES_COUNTER)
-            return int(self._c.scalar(total) or 0)
+            return int(self._c.scalar(_TOTAL) or 0)
         if where == ArticleFilter(followed_by=where.followed_by) and where.followed_by:
             return int(self._c.scalar(_feed_count(where.followed_by)) or 0)
         query = sa.select(sa.func.count()).select_from(articles).where(*conditions)

@@ -13,8 +13,13 @@ from newsroom_articles.adapters.tables import follows, profiles
 from newsroom_articles.domain.model import Author, Profile
 
 
-def author_columns(author_id: sa.ColumnElement[Any], viewer_id: str | None) -> list[Any]:
-    """Columns of the author of a row (left-joined `profiles`) as the viewer sees them."""
+def author_columns(
+    author_id: sa.ColumnElement[Any], viewer_id: str | sa.BindParameter[str] | None
+) -> list[Any]:
+    """Columns of the author of a row (left-joined `profiles`) as the viewer sees them.
+
+    `viewer_id` may be a bind parameter, bound when the statement runs (None: anonymous).
+    """
     if viewer_id is None:
         following: sa.ColumnElement[bool] = sa.false()
     else:

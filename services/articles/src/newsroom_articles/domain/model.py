@@ -241,5 +241,4 @@ def utc_now() -> dt.datetime:
 
 def iso_ms(moment: dt.datetime) -> str:
     """UTC ISO 8601 with milliseconds and 'Z', as the RealWorld clients expect."""
-    utc = moment.astimezone(dt.UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
