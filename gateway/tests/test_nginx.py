@@ -88,14 +88,18 @@ class FakeService:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("X-Request-ID", "the-upstream-one")
-                # Like the articles service: anonymous reads public for a few seconds.
+                # Like the articles service: anonymous reads public for a few seconds, the
+                # tags public for anyone.
                 if "no-store=1" in self.path:
                     self.send_header("Cache-Control", "no-store")
+                elif self.path == "/api/tags":
+                    self.send_header("Cache-Control", "public, max-age=5")
                 elif self.headers.get("Authorization"):
                     self.send_header("Cache-Control", "private, no-cache")
                 else:
                     self.send_header("Cache-Control", "public, max-age=5")
-                self.send_header("Vary", "Authorization")
+                if self.path != "/api/tags":
+                    self.send_header("Vary", "Authorization")
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -598,22 +602,30 @@ def test_anonymous_lists_are_cached_and_authenticated_requests_never(
 ) -> None:
     gateway = start_gateway({name: [fake.address] for name, fake in fakes.items()})
     articles = fakes["articles"]
+    token = {"Authorization": "Token t"}
 
     def reached(path: str) -> int:
         return sum(1 for s in articles.seen if s.path == path)
 
-    for path in ("/api/tags", "/api/articles?tag=dragons&limit=5"):
-        url = gateway.url + path
-        before = reached(path)
-        statuses = [fetch(url)[1]["X-Cache-Status"] for _ in range(3)]
-        assert statuses == ["MISS", "HIT", "HIT"]
-        assert reached(path) == before + 1
-        # With a token: never read from the cache, never stored in it.
-        token = {"Authorization": "Token t"}
-        statuses = [fetch(url, headers=token)[1]["X-Cache-Status"] for _ in range(2)]
-        assert statuses == ["BYPASS", "BYPASS"]
-        assert reached(path) == before + 3
-        assert fetch(url)[1]["X-Cache-Status"] == "HIT"
+    path = "/api/articles?tag=dragons&limit=5"
+    url = gateway.url + path
+    before = reached(path)
+    statuses = [fetch(url)[1]["X-Cache-Status"] for _ in range(3)]
+    assert statuses == ["MISS", "HIT", "HIT"]
+    assert reached(path) == before + 1
+    # With a token: never read from the cache, never stored in it.
+    statuses = [fetch(url, headers=token)[1]["X-Cache-Status"] for _ in range(2)]
+    assert statuses == ["BYPASS", "BYPASS"]
+    assert reached(path) == before + 3
+    assert fetch(url)[1]["X-Cache-Status"] == "HIT"
+
+    # The tags are the same for every caller: one entry, shared with and without a token.
+    url = f"{gateway.url}/api/tags"
+    before = reached("/api/tags")
+    callers: list[dict[str, str]] = [token, {}, token]
+    statuses = [fetch(url, headers=h)[1]["X-Cache-Status"] for h in callers]
+    assert statuses == ["MISS", "HIT", "HIT"]
+    assert reached("/api/tags") == before + 1
     # The service's Cache-Control decides: no-store is not kept.
     url = f"{gateway.url}/api/articles?no-store=1"
     assert [fetch(url)[1]["X-Cache-Status"] for _ in range(2)] == ["MISS", "MISS"]

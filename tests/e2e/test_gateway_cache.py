@@ -1,5 +1,6 @@
-"""The gateway's list cache in front of the real articles service: its Cache-Control and Vary
-make anonymous lists shared for a few seconds, and a signed-in reader always sees the service.
+"""The gateway's cache in front of the real articles service: its Cache-Control and Vary make
+anonymous lists and everyone's tags shared for a few seconds, and a signed-in reader of a list
+always sees the service.
 
 The session's gateway runs without the cache (the services' tests read their own writes
 anonymously); this test starts one with it, from the same template, in front of the same
@@ -50,13 +51,18 @@ def test_anonymous_lists_are_shared_briefly_and_a_token_always_reaches_the_servi
     tags = f"{caching_gateway.url}/api/tags"
 
     first = requests.get(tags, timeout=10)
-    assert (first.status_code, first.headers["X-Cache-Status"]) == (200, "MISS")
+    assert first.status_code == 200
+    assert first.headers["X-Cache-Status"] in {"MISS", "HIT", "EXPIRED"}
     assert first.headers["Cache-Control"].startswith("public")
     second = requests.get(tags, timeout=10)
     assert (second.headers["X-Cache-Status"], second.json()) == ("HIT", first.json())
+    # The tags are the same for every caller: a token reads the one shared copy too.
+    shared = requests.get(tags, headers=signed_in, timeout=10)
+    assert (shared.headers["X-Cache-Status"], shared.json()) == ("HIT", first.json())
+    assert shared.headers["Cache-Control"].startswith("public")
 
-    # A new tag, written through the session's gateway: anonymous readers of the cached
-    # gateway may see the list from before it for max-age; a signed-in reader sees it now.
+    # A new tag, written through the session's gateway: the service lists it at once (the
+    # cached gateway's readers, signed in or not, may see the list from before for max-age).
     tag = f"t{uuid.uuid4().hex[:12]}"
     client.call(
         "POST",
@@ -65,13 +71,7 @@ def test_anonymous_lists_are_shared_briefly_and_a_token_always_reaches_the_servi
         as_=writer,
         json={"article": {"title": tag, "description": "d", "body": "b", "tagList": [tag]}},
     )
-    fresh = requests.get(tags, headers=signed_in, timeout=10)
-    assert fresh.headers["X-Cache-Status"] == "BYPASS"
-    assert fresh.headers["Cache-Control"].startswith("private")
-    assert tag in fresh.json()["tags"]
-    shared = requests.get(tags, timeout=10)
-    assert shared.headers["X-Cache-Status"] == "HIT"
-    assert shared.json() == first.json()
+    assert tag in client.call("GET", "/api/tags", expect=200, as_=writer)["tags"]
 
     # The signed-in answer was not stored: the article list by the same URL is a MISS for
     # the next anonymous reader, then shared.

@@ -107,12 +107,23 @@ def test_anonymous_reads_are_shared_cacheable_and_signed_in_ones_private(
 ) -> None:
     alice = fakes.user("alice")
     slug = _publish(client, alice)["slug"]
-    for path in ("/api/articles", f"/api/articles/{slug}", "/api/tags"):
+    for path in ("/api/articles", f"/api/articles/{slug}"):
         anonymous = client.get(path)
         assert anonymous.headers["Cache-Control"] == "public, max-age=5"
         assert "Authorization" in anonymous.headers["Vary"]
         signed_in = client.get(path, headers=_auth(alice))
         assert signed_in.headers["Cache-Control"].startswith("private")
+
+
+def test_the_tags_are_shared_cacheable_for_every_caller(client: FlaskClient, fakes: Fakes) -> None:
+    alice = fakes.user("alice")
+    _publish(client, alice)
+    anonymous = client.get("/api/tags")
+    signed_in = client.get("/api/tags", headers=_auth(alice))
+    assert anonymous.get_json() == signed_in.get_json()
+    for response in (anonymous, signed_in):
+        assert response.headers["Cache-Control"] == "public, max-age=5"
+        assert "Authorization" not in response.headers.get("Vary", "")
 
 
 def test_an_unchanged_article_answers_304(client: FlaskClient, fakes: Fakes) -> None:

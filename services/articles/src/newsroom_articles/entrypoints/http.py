@@ -46,12 +46,14 @@ def add_cache_headers(response: Response) -> Response:
     """Anonymous reads may sit briefly in shared caches; a signed-in reader's are private."""
     if request.method not in {"GET", "HEAD"} or response.status_code not in {200, 304}:
         return response
-    if "Cache-Control" not in response.headers:
-        if request.headers.get("Authorization"):
-            response.headers["Cache-Control"] = "private, no-cache"
-        else:
-            max_age = services().settings.public_max_age
-            response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    if "Cache-Control" in response.headers:
+        # The route decided (the tags: the same for everyone, so no Vary either).
+        return response
+    if request.headers.get("Authorization"):
+        response.headers["Cache-Control"] = "private, no-cache"
+    else:
+        max_age = services().settings.public_max_age
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
     # The same URL answers differently with a token (following, favorited).
     response.vary.add("Authorization")
     return response
