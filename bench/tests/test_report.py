@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from newsroom_bench import load, report
+from newsroom_bench import load, memory, report
 from newsroom_bench.load import LoadResult, Scenario
 from newsroom_bench.memory import ProcessMemory
 from newsroom_bench.pipeline import Ingestion, Latencies, percentile
@@ -150,3 +150,15 @@ def test_profiles_count_busy_samples_only() -> None:
     assert busy == 4
     assert own[0] == ("do_execute (sqlalchemy/engine/default.py)", 0.75)
     assert newsroom == [("list_articles (newsroom_articles/service_layer/articles.py)", 1.0)]
+
+
+def test_the_import_floor_is_measured_in_a_fresh_interpreter_and_reported() -> None:
+    steps = memory.import_floor(("json", "email.message"))
+    assert [name for name, _ in steps] == ["python", "json", "email.message"]
+    rss = [value for _, value in steps]
+    assert rss == sorted(rss)
+    assert rss[0] > 0
+    measured = results(**{report.LIST_AUTH: 100})
+    measured.import_floor = [("python", 10.0), ("flask", 34.5)]
+    text = report.markdown(measured)
+    assert "| `flask` | 24.5 | 34.5 |" in text

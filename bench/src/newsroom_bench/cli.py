@@ -258,6 +258,7 @@ def run(args: argparse.Namespace) -> report.Results:
             Scenario("ceiling", "GET", ["/"]), ceiling.url.rstrip("/"), seconds=seconds
         )
         results.memory = memory.workers(target.processes)
+        results.import_floor = memory.import_floor()
         load1, load5, load15 = os.getloadavg()
         facts["load average after the run"] = f"{load1:.2f}, {load5:.2f}, {load15:.2f}"
         if not target.processes:
@@ -371,6 +372,7 @@ def _plain(results: report.Results) -> dict[str, Any]:
             for v in report.verdicts(results)
         ],
         "memory": [dataclasses.asdict(m) for m in results.memory],
+        "import_floor_mib": dict(results.import_floor),
     }
     if results.ingestion is not None:
         data["ingestion"] = dataclasses.asdict(results.ingestion)

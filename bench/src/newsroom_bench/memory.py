@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -78,3 +81,46 @@ def workers(processes: dict[str, int]) -> list[ProcessMemory]:
             if memory is not None:
                 found.append(memory)
     return found
+
+
+# What an articles API worker imports, heaviest first: the floor under its resident memory.
+IMPORTS = (
+    "flask",
+    "sqlalchemy",
+    "sqlalchemy.dialects.postgresql.psycopg2",
+    "kafka",
+    "jwt",
+    "requests",
+    "prometheus_client",
+    "opentelemetry.sdk.trace",
+    "gunicorn.workers.gthread",
+    "newsroom_articles.entrypoints.app",
+)
+
+_FLOOR_SCRIPT = """
+import importlib, json, sys
+def rss():
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) for l in status if l.startswith("VmRSS:")) / 1024
+steps = [["python", rss()]]
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    steps.append([name, rss()])
+print(json.dumps(steps))
+"""
+
+
+def import_floor(imports: tuple[str, ...] = IMPORTS) -> list[tuple[str, float]]:
+    """RSS (MiB) a fresh interpreter reaches importing each module in turn, before any request.
+
+    The difference between steps is what each import adds (its own modules and those of
+    the standard library it is first to need).
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _FLOOR_SCRIPT, *imports],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [(str(name), float(rss)) for name, rss in json.loads(done.stdout)]

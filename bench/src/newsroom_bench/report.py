@@ -42,6 +42,7 @@ class Results:
     read_rate: LoadResult | None = None
     outbox: Latencies | None = None
     memory: list[ProcessMemory] = dataclasses.field(default_factory=list)
+    import_floor: list[tuple[str, float]] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -258,6 +259,20 @@ def markdown(results: Results, *, charts: Sequence[str] = ()) -> str:
             f"| {m.name} | {m.rss_mib:.1f} | {m.pss_mib:.1f} | {m.uss_mib:.1f} |"
             for m in results.memory
         ]
+    if results.import_floor:
+        lines += [
+            "",
+            "### What a worker holds before its first request",
+            "",
+            "A fresh interpreter importing what an articles API worker imports, in turn:",
+            "",
+            "| import | adds MiB | RSS MiB |",
+            "|---|---|---|",
+        ]
+        previous = 0.0
+        for name, rss in results.import_floor:
+            lines.append(f"| `{name}` | {rss - previous:.1f} | {rss:.1f} |")
+            previous = rss
     if charts:
         lines += ["", "## Charts", ""]
         lines += [f"![{Path(c).stem}]({c})" for c in charts]
