@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from kafka import KafkaProducer
 from sqlalchemy.engine import Engine
 
 from newsroom_articles import config
+from newsroom_articles.adapters.read_cache import ReadCache, prepare_check
 from newsroom_articles.adapters.unit_of_work import SOURCE, TYPE_PREFIX, SqlArticlesUnitOfWork
 from newsroom_articles.adapters.users_directory import HttpUsersDirectory
 from newsroom_articles.config import ArticlesSettings
@@ -30,6 +32,8 @@ class Services:
     engine: Engine
     # Autocommit connections of their own for the read routes (newsroom_common.db).
     read_engine: Engine
+    # This process's recent list pages, checked against the database's snapshot per read.
+    read_cache: ReadCache
     keys: KeySet
     verifier: TokenVerifier
     directory: ProfileDirectory
@@ -45,7 +49,7 @@ class Services:
         What a read writes on the side (profiles it had to fetch from users into the
         replica) is one idempotent statement at a time, committed as it runs.
         """
-        return SqlArticlesUnitOfWork(self.read_engine, read_only=True)
+        return SqlArticlesUnitOfWork(self.read_engine, read_only=True, read_cache=self.read_cache)
 
 
 def jwks_fetcher(url: str) -> Any:
@@ -83,12 +87,15 @@ def bootstrap(settings: ArticlesSettings | None = None, *, process: str = "api")
         retries=1,
     )
     keys = KeySet(jwks_fetcher(settings.jwks_url))
+    read_engine = create_engine(
+        settings, application_name=f"articles-{process}-reads", autocommit=True
+    )
+    sa.event.listen(read_engine, "connect", prepare_check)
     return Services(
         settings=settings,
         engine=create_engine(settings, application_name=f"articles-{process}"),
-        read_engine=create_engine(
-            settings, application_name=f"articles-{process}-reads", autocommit=True
-        ),
+        read_engine=read_engine,
+        read_cache=ReadCache(),
         keys=keys,
         verifier=TokenVerifier(keys),
         directory=HttpUsersDirectory(users),

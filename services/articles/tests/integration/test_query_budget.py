@@ -7,50 +7,27 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from newsroom_articles.config import PREFIX, ArticlesSettings
-from newsroom_articles.entrypoints.app import create_app
-from newsroom_common.config import load_settings
 from newsroom_devstack.stack import Stack
 
-from .conftest import Api, User
+from .conftest import Api, StatementCounter, User, in_process_app
 
 pytestmark = pytest.mark.integration
 LIST_BUDGET = 4
 ARTICLE_BUDGET = 3
 
 
-class StatementCounter:
-    """Counts statements the engines (writes' and reads') send to PostgreSQL."""
-
-    def __init__(self, *engines: sa.Engine) -> None:
-        self.statements: list[str] = []
-        for engine in engines:
-            sa.event.listen(engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
-
-
 @pytest.fixture(scope="module")
 def app(stack: Stack) -> Iterator[Flask]:
     """The articles API in this process, on the stack's database, Kafka and users."""
-    settings = load_settings(ArticlesSettings, prefix=PREFIX, environ=stack.env("articles"))
-    app = create_app(settings)
-    yield app
-    services = app.extensions["articles"]
-    services.views.close(timeout=5)
-    services.engine.dispose()
-    services.read_engine.dispose()
+    yield from in_process_app(stack)
 
 
 @pytest.fixture(scope="module")
 def counter(app: Flask) -> StatementCounter:
-    services = app.extensions["articles"]
-    return StatementCounter(services.engine, services.read_engine)
+    return StatementCounter.of(app)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 
+from newsroom_articles.adapters.read_cache import ReadCache
 from newsroom_articles.bootstrap import Services
 from newsroom_articles.config import ArticlesSettings
 from newsroom_articles.domain.model import (
@@ -346,6 +347,7 @@ def app(fakes: Fakes) -> Iterator[Flask]:
         settings=settings,
         engine=sa.create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
         read_engine=sa.create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
+        read_cache=ReadCache(),
         keys=KeySet.static({"k1": KEY.public_key()}),
         verifier=TokenVerifier(KeySet.static({"k1": KEY.public_key()})),
         directory=fakes.directory,

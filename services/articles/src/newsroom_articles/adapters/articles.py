@@ -11,6 +11,7 @@ them per request was a fifth of a single-article read's time in `make bench`).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
+from newsroom_articles.adapters.read_cache import ReadCache, personal, public
 from newsroom_articles.adapters.replica import author_columns, author_of
 from newsroom_articles.adapters.tables import (
     article_tags,
@@ -170,10 +172,13 @@ def _view(row: Any, *, with_body: bool) -> ArticleView:
 
 
 class SqlArticleRepository:
-    """Articles in PostgreSQL."""
+    """Articles in PostgreSQL; lists through a ReadCache when given one (the read routes)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, cache: ReadCache | None = None) -> None:
         self._c = connection
+        self._cache = cache
+        # The snapshot this unit of work checked a cached list against (see read_cache).
+        self._snapshot: str | None = None
 
     def get_by_slug(self, slug: str, *, for_update: bool = False) -> Article | None:
         query = sa.select(*_ARTICLE, _tag_array()).where(_a.slug == slug)
@@ -253,6 +258,22 @@ class SqlArticleRepository:
     def list(
         self, where: ArticleFilter, page: PageRequest, *, viewer_id: str | None
     ) -> list[ArticleView]:
+        # The feed is one reader's own: not shared, not cached.
+        if self._cache is None or where.followed_by is not None:
+            return self._list(where, page, viewer_id=viewer_id)
+        key = ("page", where, page.limit, page.offset)
+        check = self._cache.check(self._c, key, viewer_id)
+        self._snapshot = check.snapshot
+        cached = self._cache.get(key, check.snapshot)
+        if cached is not None:
+            return personal(cached, check)
+        views = self._list(where, page, viewer_id=viewer_id)
+        self._cache.put(key, check.snapshot, public(views), views=views)
+        return views
+
+    def _list(
+        self, where: ArticleFilter, page: PageRequest, *, viewer_id: str | None
+    ) -> builtins.list[ArticleView]:
         viewer = {"viewer": viewer_id}
         if where == ArticleFilter():
             rows = self._c.execute(_NEWEST, {**viewer, "limit": page.limit, "offset": page.offset})
@@ -266,6 +287,17 @@ class SqlArticleRepository:
         return [_view(row, with_body=False) for row in rows]
 
     def count(self, where: ArticleFilter) -> int:
+        if self._cache is None or self._snapshot is None or where.followed_by is not None:
+            return self._count(where)
+        key = ("count", where)
+        cached = self._cache.get(key, self._snapshot)
+        if cached is not None:
+            return int(cached)
+        total = self._count(where)
+        self._cache.put(key, self._snapshot, total)
+        return total
+
+    def _count(self, where: ArticleFilter) -> int:
         conditions = _conditions(where)
         if not conditions:
             return int(self._c.scalar(_TOTAL) or 0)

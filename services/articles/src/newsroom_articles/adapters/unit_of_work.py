@@ -10,6 +10,7 @@ from newsroom_articles.adapters.articles import (
     SqlTagRepository,
 )
 from newsroom_articles.adapters.comments import SqlCommentRepository
+from newsroom_articles.adapters.read_cache import ReadCache
 from newsroom_articles.adapters.replica import SqlFollowRepository, SqlProfileRepository
 from newsroom_articles.adapters.tables import outbox
 from newsroom_articles.service_layer.ports import (
@@ -36,7 +37,12 @@ class SqlArticlesUnitOfWork(UnitOfWork):
     profiles: ProfileRepository
     follows: FollowRepository
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, read_only: bool = False, read_cache: ReadCache | None = None
+    ) -> None:
+        # Only reads outside a transaction may share pages: a transaction sees its own
+        # uncommitted writes, which must never reach another reader.
+        self._read_cache = read_cache if read_only else None
         super().__init__(
             engine=engine,
             outbox=outbox,
@@ -46,7 +52,7 @@ class SqlArticlesUnitOfWork(UnitOfWork):
         )
 
     def bind(self, connection: Connection) -> None:
-        self.articles = SqlArticleRepository(connection)
+        self.articles = SqlArticleRepository(connection, self._read_cache)
         self.comments = SqlCommentRepository(connection)
         self.favorites = SqlFavoriteRepository(connection)
         self.tags = SqlTagRepository(connection)
