@@ -121,8 +121,15 @@ class SqlFollowRepository:
         )
 
     def replace_followees(self, follower_id: str, followee_ids: Sequence[str]) -> None:
-        # Two statements whatever the difference; rows that already match are not rewritten.
+        # Usually the replica already agrees (events arrive within a second): then one read
+        # and no write, so a feed does not end the list pages' validity (read_cache).
         ids = list(followee_ids)
+        current = self._c.scalars(
+            sa.select(follows.c.followee_id).where(follows.c.follower_id == follower_id)
+        )
+        if set(current) == set(ids):
+            return
+        # Otherwise two statements; rows that already match are not rewritten.
         stale = follows.delete().where(follows.c.follower_id == follower_id)
         if ids:
             stale = stale.where(follows.c.followee_id.not_in(ids))
