@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 
 import pytest
 
-from newsroom_bench import load, memory, report
+from newsroom_bench import cpu, load, memory, report
 from newsroom_bench.load import LoadResult, Scenario
 from newsroom_bench.memory import ProcessMemory
 from newsroom_bench.pipeline import Ingestion, Latencies, percentile
@@ -162,3 +164,21 @@ def test_the_import_floor_is_measured_in_a_fresh_interpreter_and_reported() -> N
     measured.import_floor = [("python", 10.0), ("flask", 34.5)]
     text = report.markdown(measured)
     assert "| `flask` | 24.5 | 34.5 |" in text
+
+
+def test_cpu_per_request_is_read_from_proc_and_tabled_by_process() -> None:
+    me = {"bench": os.getpid()}
+    before = cpu.snapshot(me)
+    sum(i * i for i in range(300_000))
+    after = cpu.snapshot(me)
+    assert after["bench"] > before["bench"]
+    spent = cpu.per_request({"a": 1.0, "b": 2.0}, {"a": 1.5, "b": 2.0, "c": 0.1}, 100)
+    assert spent == {"a": 5.0, "c": 1.0}
+    assert cpu.per_request(before, after, 0) == {}
+    measured = results(**{report.LIST_AUTH: 100})
+    measured.endpoints[report.LIST_AUTH] = dataclasses.replace(
+        measured.endpoints[report.LIST_AUTH], cpu_ms={"articles-api": 1.25, "postgres": 0.5}
+    )
+    text = report.markdown(measured)
+    assert "| endpoint | all | articles-api | postgres | others |" in text
+    assert "| list, authenticated | 1.75 | 1.25 | 0.50 | 0.00 |" in text

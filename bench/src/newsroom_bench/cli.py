@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newsroom_bench import hello, load, memory, pipeline, profiles, report, seed
+from newsroom_bench import cpu, hello, load, memory, pipeline, profiles, report, seed
 from newsroom_bench.load import LoadResult, Scenario
 from newsroom_devstack.gateway import GatewaySettings
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
@@ -175,7 +175,12 @@ class Profiler:
 
 
 def measure(
-    scenario: Scenario, base_url: str, *, seconds: float, profiler: Profiler | None = None
+    scenario: Scenario,
+    base_url: str,
+    *,
+    seconds: float,
+    profiler: Profiler | None = None,
+    processes: dict[str, int] | None = None,
 ) -> LoadResult:
     """Warm up briefly, then run the scenario for the fixed time (and again under py-spy).
 
@@ -183,7 +188,11 @@ def measure(
     and a profile comes from a run of its own after, whose figures are not kept.
     """
     load.run(scenario, base_url, seconds=2)
+    before = cpu.snapshot(processes or {})
     result = load.run(scenario, base_url, seconds=seconds)
+    if processes:
+        spent = cpu.per_request(before, cpu.snapshot(processes), result.requests)
+        result = dataclasses.replace(result, cpu_ms=spent)
     spy = profiler.record(scenario, seconds) if profiler is not None else None
     if spy is not None:
         load.run(scenario, base_url, seconds=seconds)
@@ -245,14 +254,21 @@ def run(args: argparse.Namespace) -> report.Results:
         client = seed.Client(target.gateway_url)
         for name, scenario in scenarios(dataset).items():
             results.endpoints[name] = measure(
-                scenario, target.gateway_url, seconds=seconds, profiler=profiler
+                scenario,
+                target.gateway_url,
+                seconds=seconds,
+                profiler=profiler,
+                processes=target.processes,
             )
         measure_pipelines(args, results, target, dataset, client)
         if args.scale_to and args.scale_to > plan.articles:
             grow(args, target, dataset, client)
             results.scale_articles = args.scale_to
             results.endpoints[report.LIST_AT_SCALE] = measure(
-                scenarios(dataset)[report.LIST_AUTH], target.gateway_url, seconds=seconds
+                scenarios(dataset)[report.LIST_AUTH],
+                target.gateway_url,
+                seconds=seconds,
+                processes=target.processes,
             )
         results.ceiling_after = measure(
             Scenario("ceiling", "GET", ["/"]), ceiling.url.rstrip("/"), seconds=seconds

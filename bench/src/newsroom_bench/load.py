@@ -49,6 +49,8 @@ class LoadResult:
     non_2xx: int
     socket_errors: int
     latency_ms: dict[str, float]
+    # CPU milliseconds per request by stack process, when the stack is the bench's own.
+    cpu_ms: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def rate(self) -> float:

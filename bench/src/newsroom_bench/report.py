@@ -247,6 +247,7 @@ def markdown(results: Results, *, charts: Sequence[str] = ()) -> str:
             f"- reads during read-to-count: {results.read_rate.rate:,.0f}/s "
             f"(p99 {_ms(results.read_rate.latency_ms['p99'])} ms)"
         )
+    lines += _cpu_table(results)
     if results.memory:
         lines += [
             "",
@@ -280,6 +281,32 @@ def markdown(results: Results, *, charts: Sequence[str] = ()) -> str:
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in results.notes]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_table(results: Results, *, columns: int = 6) -> list[str]:
+    """Where each endpoint's requests spent the machine's CPU (ms per request, by process)."""
+    measured = {name: run.cpu_ms for name, run in results.endpoints.items() if run.cpu_ms}
+    if not measured:
+        return []
+    totals: dict[str, float] = {}
+    for spent in measured.values():
+        for process, ms in spent.items():
+            totals[process] = totals.get(process, 0.0) + ms
+    shown = sorted(totals, key=lambda p: -totals[p])[:columns]
+    lines = [
+        "",
+        "## CPU per request (ms, every stack process, from /proc during each measured run)",
+        "",
+        "| endpoint | all | " + " | ".join(shown) + " | others |",
+        "|---" * (len(shown) + 3) + "|",
+    ]
+    for name, spent in measured.items():
+        others = sum(ms for process, ms in spent.items() if process not in shown)
+        cells = [f"{spent.get(p, 0.0):.2f}" for p in shown]
+        lines.append(
+            f"| {name} | {sum(spent.values()):.2f} | " + " | ".join(cells) + f" | {others:.2f} |"
+        )
+    return lines
 
 
 def summary(results: Results) -> str:
