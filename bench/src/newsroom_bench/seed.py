@@ -231,15 +231,28 @@ def top_up(database_url: str, *, total: int, log: Callable[[str], None]) -> int:
                     sa.text(statement),
                     {"missing": missing, "body": BODY, "tags": len(TAG_POOL)},
                 )
-        # As after any bulk load: statistics for the planner, and the visibility map and hint
-        # bits set now, so autovacuum does not set them during the measured reads.
+        settle(engine)
+        return missing
+    finally:
+        engine.dispose()
+
+
+def settle(database: str | sa.Engine) -> None:
+    """VACUUM (ANALYZE) a freshly loaded database, as after any bulk load.
+
+    Statistics for the planner, and the visibility map and hint bits set now, so the
+    measured reads neither fetch heap pages an index-only scan would skip nor share the
+    machine with autovacuum setting them: the database a long-running service reads.
+    """
+    engine = database if isinstance(database, sa.Engine) else sa.create_engine(database)
+    try:
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
                 sa.text("VACUUM (ANALYZE)")
             )
-        return missing
     finally:
-        engine.dispose()
+        if engine is not database:
+            engine.dispose()
 
 
 _TOP_UP = [
