@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 
 from newsroom_articles.domain.model import NUL_MESSAGE, ArticleFilter, Page, parse_page
 from newsroom_articles.entrypoints.http import caller, services, signed_in
-from newsroom_articles.entrypoints.representations import article_json
+from newsroom_articles.entrypoints.representations import ListItems, article_json
 from newsroom_articles.service_layer import articles as use_cases
 from newsroom_common.errors import ValidationFailed
 from newsroom_common.jsonio import dumps, json_response
@@ -17,12 +17,12 @@ from newsroom_common.web import json_body
 bp = Blueprint("articles", __name__)
 
 
+_LIST_ITEMS = ListItems()
+
+
 def _page_json(page: Page) -> Response:
     return json_response(
-        {
-            "articles": [article_json(v, with_body=False) for v in page.articles],
-            "articlesCount": page.count,
-        }
+        {"articles": _LIST_ITEMS.render(page.articles), "articlesCount": page.count}
     )
 
 

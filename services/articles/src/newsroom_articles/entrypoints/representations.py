@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from newsroom_articles.domain.model import ArticleView, Author, CommentView, iso_ms
+
+# Rendered list items kept (see ListItems); a cleared memo only costs a render per row.
+LIST_ITEMS_CAPACITY = 2048
 
 
 def author_json(author: Author) -> dict[str, Any]:
@@ -49,3 +55,39 @@ def comment_json(view: CommentView) -> dict[str, Any]:
         "body": view.body,
         "author": author_json(view.author),
     }
+
+
+class ListItems:
+    """The list JSON of article rows that pages share between requests, rendered once.
+
+    The read cache (adapters/read_cache.py) hands every reader of an unchanged page the
+    same `ArticleView` objects for the rows that carry none of the reader's flags; their
+    JSON is kept beside them, keyed by identity. An entry holds its view, so the id
+    cannot be reused while the entry lives, and a hit is checked to be that very object.
+    Rows with a flag set are one reader's copies and are rendered each time, unkept.
+    Rendering was 8% of a signed-in list page's CPU (73 µs for 20 rows).
+    """
+
+    def __init__(self, capacity: int = LIST_ITEMS_CAPACITY) -> None:
+        self._capacity = capacity
+        self._items: dict[int, tuple[ArticleView, orjson.Fragment]] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def render(self, views: Sequence[ArticleView]) -> list[orjson.Fragment]:
+        """Each view's list item (no body) as JSON, for `orjson.dumps` to embed as it is."""
+        return [self._item(v) for v in views]
+
+    def _item(self, view: ArticleView) -> orjson.Fragment:
+        if view.favorited or view.author.following:
+            return orjson.Fragment(orjson.dumps(article_json(view, with_body=False)))
+        kept = self._items.get(id(view))
+        if kept is not None and kept[0] is view:
+            return kept[1]
+        fragment = orjson.Fragment(orjson.dumps(article_json(view, with_body=False)))
+        if len(self._items) >= self._capacity:
+            # Dict operations are atomic under the GIL: a concurrent reader misses, no more.
+            self._items.clear()
+        self._items[id(view)] = (view, fragment)
+        return fragment
