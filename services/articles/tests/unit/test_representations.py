@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 
 import orjson
 
@@ -60,12 +61,15 @@ def test_only_shared_rows_are_kept_and_each_by_its_own_object() -> None:
     assert orjson.loads(orjson.dumps(item))["favoritesCount"] == 42
 
 
-def test_the_kept_items_stay_within_their_capacity() -> None:
-    items = ListItems(capacity=4)
+def test_an_item_goes_with_its_row() -> None:
+    items = ListItems()
     views = [_view(n) for n in range(10)]
-    rendered = _page(items, views)
-    assert len(items) <= 4
-    assert rendered == {
+    items.render(views)
+    assert len(items) == 10
+    del views[:5]
+    gc.collect()
+    assert len(items) == 5
+    assert _page(items, views) == {
         "articles": [article_json(v, with_body=False) for v in views],
         "articlesCount": 9,
     }
