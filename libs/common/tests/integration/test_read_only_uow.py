@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from newsroom_common.config import Secret, ServiceSettings
+from newsroom_common.db import create_engine
 from newsroom_common.events import Event
 from newsroom_common.uow import UnitOfWork
 
@@ -46,3 +48,22 @@ def test_a_read_only_unit_of_work_refuses_to_publish(schema_tables: Any) -> None
         work.publish(Happened())
         with pytest.raises(RuntimeError):
             work.commit()
+
+
+def test_the_reads_pool_hands_back_connections_without_a_transaction(postgres: Any) -> None:
+    # Its connections are not rolled back on the way back to the pool (there is nothing to
+    # roll back): a statement, a failed one included, must leave none open.
+    settings = ServiceSettings(
+        database_url=Secret(postgres.database_url("views")), db_pool_size=1, db_max_overflow=0
+    )
+    engine = create_engine(settings, application_name="test-reads", autocommit=True)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(XID) != conn.scalar(XID)
+            with pytest.raises(sa.exc.DataError):
+                conn.execute(sa.text("SELECT 1 / 0"))
+        with engine.connect() as conn:  # the same connection, back from the pool
+            # A transaction left open would have started before this statement.
+            assert conn.scalar(sa.text("SELECT now() = statement_timestamp()"))
+    finally:
+        engine.dispose()
