@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -179,10 +180,24 @@ class ConsumerRunner:
         finally:
             self.close()
 
+    @property
+    def connected(self) -> bool:
+        """True while a consumer is in place (False before `start` and after a lost broker)."""
+        return self.consumer is not None
+
     def poll_once(self, *, timeout_ms: int = 500) -> int:
         """Process one polled batch; return the number of records seen."""
         assert self.consumer is not None
-        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self._max_batch)
+        try:
+            polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self._max_batch)
+        except KafkaError as exc:
+            # kafka-python raises a lost broker from poll (its heartbeat's failed coordinator
+            # lookup, for one): leave this consumer and join again once the broker answers
+            # (`start`). Offsets are committed only after each batch's transaction, so the
+            # rejoined member replays at most that batch, and dedup absorbs it.
+            log.warning("lost the Kafka broker, joining again once it answers: %s", exc)
+            self._drop_consumer()
+            return 0
         self.stats.last_poll = time.monotonic()
         self._observe_lag()
         records = [self._decode(r) for batch in polled.values() for r in batch]
@@ -378,6 +393,15 @@ class ConsumerRunner:
             return {}
         ends = self.consumer.end_offsets(assigned)
         return {tp: max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned}
+
+    def _drop_consumer(self) -> None:
+        consumer, self.consumer = self.consumer, None
+        self.stats.assigned.clear()
+        if consumer is not None:
+            try:
+                consumer.close(autocommit=False)
+            except Exception as exc:
+                log.debug("closing a consumer that lost its broker: %s", exc)
 
     def close(self) -> None:
         """Leave the group (offsets are already committed) and close clients."""

@@ -171,3 +171,29 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
     assert any("can never be applied" in r for r in reasons)
     assert all(dict(m.headers)["dlt_original_topic"].decode() == topic for m in dead)
     assert _applied(engine, schema) == (len(good), len(good))
+
+
+def test_a_broker_outage_stops_no_consumer_and_loses_nothing(
+    postgres: Any, kafka: Any, topic: str, schema_tables: Any, tmp_path: Path
+) -> None:
+    engine, schema, _, _ = schema_tables
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    before = [_event(i) for i in range(100)]
+    _produce(kafka.bootstrap_servers, topic, before)
+    child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
+    try:
+        _wait_for(lambda: _applied(engine, schema)[0] == len(before), 60, "the first events")
+        kafka.stop()
+        try:
+            # Down for longer than a heartbeat interval (3 s): kafka-python's coordinator lookup
+            # fails while the member polls, and poll raises it (it stopped views' consumers).
+            time.sleep(8)
+        finally:
+            kafka.start()
+        after = [_event(i) for i in range(100, 200)]
+        _produce(kafka.bootstrap_servers, topic, after)
+        _wait_for(lambda: _applied(engine, schema)[0] == 200, 120, "the events sent after")
+        assert child.poll() is None, (tmp_path / "consumer.log").read_text()[-3000:]
+    finally:
+        _stop(child)
+    assert _applied(engine, schema) == (200, 200)

@@ -91,6 +91,10 @@ class Member:
         try:
             self._start(stop)
             while not stop():
+                if not self.runner.connected:
+                    # The broker went away (poll_once dropped the consumer): join again.
+                    self._start(stop)
+                    continue
                 self.runner.poll_once(timeout_ms=500)
                 if time.monotonic() >= next_refresh:
                     # The KafkaConsumer is not thread-safe: lag is read here, served from a copy.
