@@ -24,19 +24,11 @@ from typing import Any
 
 from newsroom_bench import cpu, hello, load, memory, pipeline, profiles, report, seed
 from newsroom_bench.load import LoadResult, Scenario
-from newsroom_devstack.gateway import GatewaySettings
+from newsroom_devstack.gateway import UNLIMITED
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.stack import Stack, StackOptions
 from newsroom_devstack.supervisor import Supervisor
 
-# Limits far above what 32 connections can reach: the gateway's rate limits protect
-# production from abuse, and here they would answer 429 instead of measuring the service.
-UNLIMITED = GatewaySettings(
-    rate_per_second=1_000_000,
-    rate_burst=1_000_000,
-    auth_rate_per_minute=60_000_000,
-    auth_rate_burst=1_000_000,
-)
 READ_RATE = 1000.0
 JSON = {"Content-Type": "application/json"}
 

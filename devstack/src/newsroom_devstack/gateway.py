@@ -84,6 +84,19 @@ class GatewaySettings:
         }
 
 
+# Rate limits no client reaches, for stacks that measure or test something else: `make
+# bench` (429s instead of the service's speed) and the test session's stack (one address
+# runs the whole suite as fast as the machine allows; a limit it can reach makes the
+# suite's outcome depend on the machine's speed). Limits are tested on gateways of their
+# own (gateway/tests, tests/security/test_brute_force.py).
+UNLIMITED = GatewaySettings(
+    rate_per_second=1_000_000,
+    rate_burst=1_000_000,
+    auth_rate_per_minute=60_000_000,
+    auth_rate_burst=1_000_000,
+)
+
+
 class TemplateError(ValueError):
     """The template and the values given to it do not match."""
 

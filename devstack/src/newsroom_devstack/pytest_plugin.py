@@ -8,6 +8,7 @@ passed and kept (with the processes' logs) otherwise.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from newsroom_devstack.gateway import GatewaySettings
+from newsroom_devstack.gateway import UNLIMITED
 from newsroom_devstack.kafka import Broker, KafkaBroker, kafka_from_env
 from newsroom_devstack.paths import cache_dir, var_dir
 from newsroom_devstack.postgres import Databases, PostgresCluster, postgres_from_env
@@ -77,8 +78,9 @@ def stack(devstack_supervisor: Supervisor, postgres: Databases, kafka: Broker) -
         supervisor=devstack_supervisor,
         # The services' tests read their own writes anonymously through this gateway, which
         # a shared cache would answer from before the write; the cache is tested on gateways
-        # of its own (gateway/tests, tests/e2e).
-        options=StackOptions(gateway=GatewaySettings(cache=False)),
+        # of its own (gateway/tests, tests/e2e). Nor does it limit rates (see UNLIMITED): on
+        # an idle machine the suite reached 360 requests a second and met 429s.
+        options=StackOptions(gateway=dataclasses.replace(UNLIMITED, cache=False)),
         postgres=postgres,
         kafka=kafka,
     )
