@@ -1,4 +1,4 @@
-"""A consumer group member keeps consuming when the broker cannot tell it its lag."""
+"""A consumer group member keeps consuming when the broker cannot tell it its lag, or is lost."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class _RunnerWithoutLag:
         self.stop, self.polls_left = stop, polls
         self.polls = 0
         self.closed = False
+        self.connected = True
         self.stats = SimpleNamespace(last_poll=0.0)
 
     def start(self) -> None:
@@ -43,3 +44,33 @@ def test_a_lag_that_cannot_be_read_does_not_stop_the_member() -> None:
     assert member.error is None
     assert runner.polls == 5
     assert runner.closed
+
+
+class _RunnerThatLosesItsBroker(_RunnerWithoutLag):
+    """A runner whose second poll loses the broker: `poll_once` drops the consumer then."""
+
+    def __init__(self, stop: StopFlag, polls: int) -> None:
+        super().__init__(stop, polls)
+        self.connected = False
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        self.connected = True
+
+    def poll_once(self, *, timeout_ms: int) -> None:
+        super().poll_once(timeout_ms=timeout_ms)
+        if self.polls == 2:
+            self.connected = False
+
+    def lag(self) -> dict[Any, int]:
+        return {}
+
+
+def test_a_member_whose_consumer_lost_the_broker_joins_again() -> None:
+    stop = StopFlag()
+    runner = _RunnerThatLosesItsBroker(stop, polls=5)
+    member = Member(runner=runner, group="views-users-replica")  # type: ignore[arg-type]
+    member.run(stop, lag_refresh_s=0.0)
+    assert member.error is None
+    assert (runner.starts, runner.polls) == (2, 5)
