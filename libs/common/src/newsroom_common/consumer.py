@@ -105,6 +105,7 @@ class ConsumerRunner:
         max_batch: int = 500,
         max_attempts: int = 3,
         consumer_overrides: dict[str, Any] | None = None,
+        rejoin_pause_s: float = 1.0,
     ) -> None:
         self._engine = engine
         self._processed = processed_events
@@ -116,6 +117,7 @@ class ConsumerRunner:
         self._producer: KafkaProducer | None = None
         self._max_batch = max_batch
         self._max_attempts = max_attempts
+        self._rejoin_pause_s = rejoin_pause_s
         self.stats = ConsumerStats()
         # Series at 0 from the start: "nothing dead-lettered yet" is a value, not a gap.
         for counter in (
@@ -197,6 +199,8 @@ class ConsumerRunner:
             # rejoined member replays at most that batch, and dedup absorbs it.
             log.warning("lost the Kafka broker, joining again once it answers: %s", exc)
             self._drop_consumer()
+            # A broker that answers connections but fails polls must not be rejoined in a loop.
+            time.sleep(self._rejoin_pause_s)
             return 0
         self.stats.last_poll = time.monotonic()
         self._observe_lag()

@@ -46,6 +46,7 @@ def _runner() -> ConsumerRunner:
         handler=handler,
         dead_letter_topic="t.dlt",
         producer_factory=lambda: None,  # type: ignore[arg-type, return-value]
+        rejoin_pause_s=0.0,
     )
 
 
