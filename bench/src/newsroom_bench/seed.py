@@ -231,28 +231,25 @@ def top_up(database_url: str, *, total: int, log: Callable[[str], None]) -> int:
                     sa.text(statement),
                     {"missing": missing, "body": BODY, "tags": len(TAG_POOL)},
                 )
-        settle(engine)
-        return missing
     finally:
         engine.dispose()
+    settle(database_url)
+    return missing
 
 
-def settle(database: str | sa.Engine) -> None:
+def settle(database_url: str) -> None:
     """VACUUM (ANALYZE) a freshly loaded database, as after any bulk load.
 
     Statistics for the planner, and the visibility map and hint bits set now, so the
     measured reads neither fetch heap pages an index-only scan would skip nor share the
     machine with autovacuum setting them: the database a long-running service reads.
     """
-    engine = database if isinstance(database, sa.Engine) else sa.create_engine(database)
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                sa.text("VACUUM (ANALYZE)")
-            )
+            conn.execute(sa.text("VACUUM (ANALYZE)"))
     finally:
-        if engine is not database:
-            engine.dispose()
+        engine.dispose()
 
 
 _TOP_UP = [

@@ -80,12 +80,12 @@ class ListItems:
 
     def _item(self, view: ArticleView) -> orjson.Fragment:
         if view.favorited or view.author.following:
-            return orjson.Fragment(orjson.dumps(article_json(view, with_body=False)))
+            return _list_item(view)
         key = id(view)
         kept = self._items.get(key)
         if kept is not None and kept[0]() is view:
             return kept[1]
-        fragment = orjson.Fragment(orjson.dumps(article_json(view, with_body=False)))
+        fragment = _list_item(view)
         self._items[key] = (weakref.ref(view, functools.partial(self._forget, key)), fragment)
         return fragment
 
@@ -94,3 +94,7 @@ class ListItems:
         kept = self._items.get(key)
         if kept is not None and kept[0] is ref:
             self._items.pop(key, None)
+
+
+def _list_item(view: ArticleView) -> orjson.Fragment:
+    return orjson.Fragment(orjson.dumps(article_json(view, with_body=False)))
