@@ -143,7 +143,7 @@ class Stack:
         return names
 
     def start(self) -> None:
-        """Start everything and wait until the gateway and every API answer."""
+        """Start everything and wait until the gateway, every API and every worker answer."""
         topics = self.topics()  # first: a service without topics.TOPICS fails before anything runs
         self._check_fixed_ports()
         self._ensure_jwt_key()
@@ -179,7 +179,7 @@ class Stack:
         self.supervisor.describe(urls=self.urls(), ports=self.ports())
 
     def wait_ready(self, name: str, *, timeout: float | None = None) -> None:
-        """Wait until a process answers its readiness probe (APIs, gateway; others: running)."""
+        """Wait until a process answers its probe (APIs: readiness; workers, gateway: health)."""
         process = self.process(name)
         check = self._ready_checks.get(name, process.is_running)
         process.wait_until(
@@ -235,6 +235,11 @@ class Stack:
             worker_env = {**env, f"{service.env_prefix}WORKER_HTTP_PORT": str(port)}
             self.supervisor.start(name, argv, env=worker_env)
             self._started.append(name)
+            # Running is not ready: on a loaded machine a worker takes many seconds to import
+            # and serve its probes, and a test scraping them before would find nothing there.
+            self._ready_checks[name] = functools.partial(
+                http_ok, f"http://{LOOPBACK}:{port}/healthz"
+            )
 
     def _api_names(self, service: Service) -> list[str]:
         count = len(self.api_ports[service.name])
