@@ -47,14 +47,15 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "autoscaling-off": {
         chart: {workload: {"autoscaling": {"enabled": False}} for workload in workloads}
         for chart, workloads in {
-            "users": ("api", "relay"),
-            "articles": ("api", "relay", "consumer"),
+            "users": ("api",),
+            "articles": ("api", "consumer"),
             "views": ("api", "consumer"),
         }.items()
     }
     | {"gateway": {"autoscaling": {"enabled": False}}},
     "ingress-on": {
         "gateway": {
+            "trustedProxies": ["10.244.0.0/16"],
             "ingress": {
                 "enabled": True,
                 "className": "nginx",

@@ -23,6 +23,11 @@ workloads:
   relay:
     kind: worker
     command: [newsroom-articles, relay]
+    # One relay works at a time (it holds the outbox's advisory lock; the others wait to
+    # take over): a fixed replica count, never an HPA. It LISTENs for new rows, which
+    # needs a session of its own, so it never goes through a transaction pooler.
+    singleActive: true
+    needsSession: true
     port: 9090
     livenessPath: /healthz
     readinessPath: /readyz
