@@ -210,9 +210,7 @@ def test_topics_come_from_one_mechanism(installed: list[dict[str, Any]]) -> None
     # The doc applies Strimzi KafkaTopics, so its install must not run the topic Jobs too
     # (two owners of one topic: the Job creates it, the topic operator fights over it).
     kafka_topics = [d for d in applied_manifests() if d["kind"] == "KafkaTopic"]
-    topic_jobs = [
-        j for j in of_kind(installed, "Job") if j["metadata"]["name"].endswith("-topics")
-    ]
+    topic_jobs = [j for j in of_kind(installed, "Job") if j["metadata"]["name"].endswith("-topics")]
     assert kafka_topics
     assert not topic_jobs, [j["metadata"]["name"] for j in topic_jobs]
 

@@ -25,7 +25,7 @@ Objects = list[dict[str, Any]]
 KUBERNETES_VERSION = "1.30"
 # Kinds from operators' CRDs, which the Kubernetes schemas do not describe; each is
 # checked structurally below instead.
-CUSTOM_KINDS = {"ScaledObject"}
+CUSTOM_KINDS = {"ScaledObject", "HTTPRoute", "PrometheusRule"}
 
 # Every long-running workload of the platform: Deployment name -> (app name, port).
 WORKLOADS = {

@@ -128,5 +128,5 @@ def test_a_previous_key_file_without_a_public_key_is_an_error(tmp_path: Path) ->
     previous.mkdir()
     # The old Secret's private key mounted by mistake: say so rather than drop it.
     (previous / "00-old.pem").write_bytes(_pem(Ed25519PrivateKey.generate(), public=False))
-    with pytest.raises(ValueError, match="00-old.pem holds no Ed25519 public key"):
+    with pytest.raises(ValueError, match=r"00-old\.pem holds no Ed25519 public key"):
         previous_public_keys(previous)

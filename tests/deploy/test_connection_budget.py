@@ -1,0 +1,66 @@
+"""Item 2 of issue 18: the worst case of PostgreSQL connections per service database,
+computed from the charts' values (connection_budget), against max_connections 100, with
+and without the PgBouncer path; and the engine counts it assumes, against the code."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from connection_budget import (
+    ENGINES,
+    USABLE_CONNECTIONS,
+    budget,
+    pooler_server_connections,
+)
+from deploy_support import CHARTS, REPO, SERVICES, merge
+
+DEV_VALUES = REPO / "k8s" / "dev" / "values"
+
+
+def chart_values(service: str, *overrides: dict) -> dict:
+    return merge(yaml.safe_load((CHARTS / service / "values.yaml").read_text()), *overrides)
+
+
+def test_the_defaults_worst_case_is_the_documented_one() -> None:
+    # Every HPA at its maximum: users 2 workers x 10 pods x 10 (pool 5 + overflow 5), ...
+    figures = {s: budget(s, chart_values(s)).total for s in SERVICES}
+    assert figures == {"users": 221, "articles": 481, "views": 321}
+    for service, total in figures.items():
+        assert total > USABLE_CONNECTIONS, "the README says the defaults need the pooler"
+        assert f"| **total** | **{total}** |" in (CHARTS / service / "README.md").read_text()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_with_the_example_pooler_postgresql_stays_under_max_connections(service: str) -> None:
+    pooled = budget(service, chart_values(service, {"database": {"pooler": {"enabled": True}}}))
+    server, clients = pooler_server_connections(service)
+    assert server + pooled.direct <= USABLE_CONNECTIONS
+    assert pooled.through_pooler <= clients
+    # Client connections to PgBouncer are cheap, so each API process keeps a pool as large
+    # as its threads (none waits on its own pool); the pooler's server pool is what bounds
+    # PostgreSQL.
+    values = chart_values(service)
+    per_pool = values["database"]["poolSize"] + values["database"]["maxOverflow"]
+    assert per_pool >= values["api"]["threads"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_dev_values_fit_a_default_postgresql(service: str) -> None:
+    dev = yaml.safe_load((DEV_VALUES / f"{service}.yaml").read_text())
+    assert budget(service, chart_values(service, dev)).total <= USABLE_CONNECTIONS
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_engine_counts_are_the_codes(service: str) -> None:
+    source = REPO / "services" / service / "src" / f"newsroom_{service}"
+    bootstrap = (source / "bootstrap.py").read_text()
+    assert len(re.findall(r"\bcreate_engine\(", bootstrap)) == ENGINES[(service, "api")]
+    if (service, "consumer") in ENGINES:
+        cli = (source / "entrypoints" / "cli.py").read_text()
+        consume = cli.split("def consume", 1)[1].split("\ndef ", 1)[0]
+        engines = len(re.findall(r"\bcreate_engine\(", consume)) or (
+            ENGINES[(service, "api")] if "bootstrap(" in consume else 0
+        )
+        assert engines == ENGINES[(service, "consumer")]
