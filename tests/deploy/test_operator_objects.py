@@ -22,8 +22,9 @@ def errors(obj: dict[str, Any]) -> list[str]:
         f"no CRD of the pinned operators ({', '.join(MODULES)}) serves {obj['apiVersion']} {obj['kind']}"
     )
     validator = jsonschema.Draft7Validator(schema)
+    name = f"{obj['kind']}/{obj['metadata']['name']}"
     return [
-        f"{obj['kind']}/{obj['metadata']['name']} {'/'.join(map(str, e.absolute_path))}: {e.message}"
+        f"{name} {'/'.join(map(str, e.absolute_path))}: {e.message}"
         for e in validator.iter_errors(obj)
     ]
 
