@@ -18,9 +18,9 @@ EXAMPLES = ("postgres.yaml", "pooler.yaml")
 
 def errors(obj: dict[str, Any]) -> list[str]:
     schema = crd_schemas().get((obj["apiVersion"], obj["kind"]))
-    assert schema, (
-        f"no CRD of the pinned operators ({', '.join(MODULES)}) serves {obj['apiVersion']} {obj['kind']}"
-    )
+    pinned = ", ".join(MODULES)
+    served = f"{obj['apiVersion']} {obj['kind']}"
+    assert schema, f"no CRD of the pinned operators ({pinned}) serves {served}"
     validator = jsonschema.Draft7Validator(schema)
     name = f"{obj['kind']}/{obj['metadata']['name']}"
     return [
