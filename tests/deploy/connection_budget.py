@@ -8,9 +8,10 @@ Every process holds one SQLAlchemy pool per engine, and a pool opens at most
     relay:     engines x (poolSize + maxOverflow) x replicas
     migration: 1 (the hook Job: Alembic with NullPool)
 
-With `database.pooler.enabled`, the APIs and consumers connect to PgBouncer instead, and
-PostgreSQL sees only the pooler's own server connections (k8s/examples/pooler.yaml) plus
-the relays and the migration Job. Used by the test of the budget and by the chart READMEs.
+With `database.pooler.enabled`, the workloads safe behind transaction pooling connect to
+PgBouncer instead, and PostgreSQL sees the pooler's own server connections
+(k8s/examples/pooler.yaml) plus the workloads that need a session (NEEDS_SESSION) and the
+migration Job. Used by the test of the budget and by the chart READMEs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ ENGINES = {
     ("views", "api"): 1,
     ("views", "consumer"): 1,
 }
+
+
+# Workloads that need a PostgreSQL session of their own, so never go through PgBouncer's
+# transaction pooling (the charts' facts say needsSession; test_connection_budget checks
+# the rendering agrees): the relays LISTEN for new outbox rows, and the articles API's
+# read cache PREPAREs a statement per connection. Migrations (DDL) always go direct too.
+NEEDS_SESSION = frozenset({("users", "relay"), ("articles", "relay"), ("articles", "api")})
 
 
 @dataclass(frozen=True)
@@ -81,11 +89,12 @@ def budget(service: str, values: dict[str, Any]) -> Budget:
         processes = int(workload_values.get("workers", 1)) * _replicas(workload_values)
         by_workload[workload] = processes * engines * per_pool
     by_workload["migration"] = 1 if values["migrations"]["enabled"] else 0
-    # The relays LISTEN (a session of their own) and migrations run DDL: never pooled.
-    pooled = (
-        frozenset({"api", "consumer"})
+    pooled = frozenset(
+        workload
+        for workload in by_workload
         if (database.get("pooler") or {}).get("enabled")
-        else frozenset()
+        and (service, workload) in ENGINES
+        and (service, workload) not in NEEDS_SESSION
     )
     return Budget(service=service, by_workload=by_workload, pooled=pooled)
 
@@ -112,6 +121,16 @@ def readme_section(service: str, values: dict[str, Any]) -> str:
     rows = "\n".join(f"| {w} | {n} |" for w, n in direct.by_workload.items())
     verdict = "fits within" if direct.total <= USABLE_CONNECTIONS else "**exceeds**"
     per_pool = int(values["database"]["poolSize"]) + int(values["database"]["maxOverflow"])
+    with_pooler = server + pooled.direct
+    pooled_names = " and ".join(sorted(pooled.pooled))
+    direct_names = ", ".join(w for w in direct.by_workload if w not in pooled.pooled)
+    if with_pooler <= USABLE_CONNECTIONS:
+        pooler_verdict = "within the limit"
+    else:
+        pooler_verdict = (
+            f"**still over the limit**: the {direct_names} connections must shrink (fewer "
+            "`maxReplicas` or `workers`, smaller pools) or `max_connections` grow"
+        )
     return f"""## Database connections
 
 Worst case with the defaults, every HPA at its `maxReplicas` (each process opens at
@@ -126,9 +145,11 @@ That {verdict} PostgreSQL's default `max_connections` {MAX_CONNECTIONS}
 ({USABLE_CONNECTIONS} after the superuser reserve). Either raise `max_connections` (and
 the database's memory) to the total, lower `maxReplicas`/`workers`/the pool sizes, or
 put PgBouncer in front: `k8s/examples/pooler.yaml` (a CloudNativePG `Pooler`,
-transaction mode) with `database.pooler.enabled=true`. The API and consumer then open
-their {pooled.through_pooler} client connections to PgBouncer (it accepts {clients}), and
-PostgreSQL sees at most {server} from the pooler plus {pooled.direct} direct ones (relays,
-migration Job): {server + pooled.direct}. `tests/deploy/test_connection_budget.py`
-recomputes these figures.
+transaction mode) with `database.pooler.enabled=true`. Then the pooled workloads
+({pooled_names}) open their {pooled.through_pooler} client connections to PgBouncer (it
+accepts {clients}),
+while the workloads that need a session of their own and the migration Job
+({direct_names}) keep {pooled.direct} direct ones; PostgreSQL sees at most {server} from
+the pooler plus those: {with_pooler}, {pooler_verdict}.
+`tests/deploy/test_connection_budget.py` recomputes these figures.
 """

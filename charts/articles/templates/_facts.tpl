@@ -13,6 +13,10 @@ workloads:
   api:
     kind: api
     command: [gunicorn, -c, "python:newsroom_articles.entrypoints.gunicorn_conf"]
+    # Its read cache PREPAREs a statement once per connection (newsroom_articles.adapters.
+    # read_cache) and EXECUTEs it later: a session-level object, lost behind PgBouncer's
+    # transaction pooling, so the API keeps the direct URL even with database.pooler.
+    needsSession: true
     port: 8002
     service: true
     livenessPath: /healthz

@@ -47,13 +47,14 @@ data:
 Environment variables that come from existing Secrets: the database URL (services) and
 whatever the chart's facts list under secretEnv. Never from plain values.
 With database.pooler.enabled, workloads that are safe behind PgBouncer's transaction
-pooling (the APIs and consumers: psycopg2 prepares nothing server-side, and their
-advisory locks are transaction-scoped) get a URL naming the pooler, composed by
+pooling (psycopg2 prepares nothing at the protocol level, and the services' advisory
+locks are transaction-scoped) get a URL naming the pooler, composed by
 Kubernetes ($(VAR) expansion) from the user, password and database keys of the same
 Secret (CloudNativePG's <cluster>-app Secret has them, and its generated passwords are
 letters and digits, safe inside a URL; a password with URL-reserved characters needs a
 URL Secret of its own instead of the pooler option). Workloads whose facts say
-needsSession (the relays LISTEN for outbox notifications) and the hook Jobs (component
+needsSession (the relays LISTEN for outbox notifications; the articles API PREPAREs a
+statement per connection) and the hook Jobs (component
 "migrate"/"topics": DDL and its locks) keep the direct URL.
 Usage: {{- include "newsroom-lib.env.secrets" (dict "ctx" $ "component" "api") | nindent 12 }}
 */}}
