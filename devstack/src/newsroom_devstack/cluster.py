@@ -1128,11 +1128,10 @@ def leftovers(layout: Layout | None = None) -> list[str]:
     """Return what of a cluster is still on this machine (empty after a clean `down`)."""
     layout = layout or Layout.default()
     found = []
-    ours = (str(layout.root), str(layout.cache))
     for pid, argv in _processes():
-        if pid != os.getpid() and any(
-            part.startswith(ours) or any(o in part for o in ours) for part in argv
-        ):
+        # A binary we built and started, or a daemon (etcd, containerd, a shim) run on our state.
+        started = argv and argv[0].startswith(str(layout.cache))
+        if pid != os.getpid() and (started or any(str(layout.root) in part for part in argv)):
             found.append(f"process {pid}: {shlex.join(argv)[:200]}")
     routes = _run(["ip", "route", "show"], check=False).stdout
     for cidr in (SERVICE_CIDR, POD_CIDR, NODE_POD_CIDR):
