@@ -1172,6 +1172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "leftovers", help="list what of a cluster is left on this machine (exit 1 if any)"
     )
     commands.add_parser("build", help="build (or find cached) the cluster's binaries")
+    deploy = commands.add_parser("deploy", help="the dev infrastructure and the platform (helm)")
+    deploy.add_argument("--helm", type=Path, required=True, help="the helm binary to use")
     args = parser.parse_args(argv)
     cluster = Cluster()
     try:
@@ -1189,6 +1191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             left = leftovers()
             print("\n".join(left) if left else "nothing of the cluster is left")
             return 1 if left else 0
+        elif args.command == "deploy":
+            # Imported here: cluster_deploy imports this module.
+            from newsroom_devstack.cluster_deploy import deploy as deploy_platform
+
+            deploy_platform(args.helm)
         else:
             ensure_binaries(cluster.layout)
     except ClusterError as error:
