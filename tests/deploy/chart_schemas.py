@@ -384,6 +384,11 @@ def schemas() -> dict[str, Schema]:
                 "service": closed(
                     {
                         "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                        "nodePort": {
+                            "type": ["integer", "null"],
+                            "minimum": 30000,
+                            "maximum": 32767,
+                        },
                         "externalTrafficPolicy": {"enum": ["", "Cluster", "Local"]},
                         "annotations": STRING_MAP,
                     }

@@ -397,3 +397,15 @@ def test_a_wrong_type_fails_with_the_schemas_message(
     error = helm.template_fails(CHARTS / chart, values=values)
     assert "values don't meet the specifications of the schema" in error
     assert path in error
+
+
+def test_the_local_cluster_values_render_valid_kubernetes(helm: Helm) -> None:
+    # `make deploy` installs the umbrella chart with these values (newsroom_devstack.
+    # cluster_deploy): they must pass the schemas (relays without autoscaling) and render.
+    objects = helm.template(
+        CHARTS / "newsroom", values_files=[REPO / "k8s" / "dev" / "values" / "local-cluster.yaml"]
+    )
+    relays = [by_name(objects, "Deployment")[name] for name in RELAYS]
+    assert [r["spec"]["replicas"] for r in relays] == [1, 1]
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.30", strict=True)
