@@ -59,10 +59,26 @@ NETWORK_POLICY_PEERS: Schema = {
     ),
 }
 
+LABELS: Schema = {
+    "type": "object",
+    "propertyNames": {"pattern": r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"},
+    "additionalProperties": {"type": "string", "maxLength": 63},
+}
+IMAGE_PULL_SECRETS: Schema = {
+    "type": "array",
+    "items": closed({"name": string(minLength=1)}, required=["name"]),
+}
+
 GLOBAL = closed(
     {
         "platform": string(pattern="^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$", maxLength=40),
         "imageRegistry": string(),
+        # Prepended to every chart's own imagePullSecrets.
+        "imagePullSecrets": IMAGE_PULL_SECRETS,
+        # The charts create no PersistentVolumeClaim; accepted so that a parent chart's
+        # global (bitnami convention) passes the schema.
+        "storageClass": string(),
+        "commonLabels": LABELS,
         "kafka": closed(
             {
                 "bootstrapServers": string(minLength=1),
@@ -76,7 +92,9 @@ GLOBAL = closed(
         "otel": closed(
             {"endpoint": string(), "port": PORT, "networkPolicyPeers": NETWORK_POLICY_PEERS}
         ),
-        "networkPolicy": closed({"enabled": BOOLEAN, "dnsPeers": NETWORK_POLICY_PEERS}),
+        "networkPolicy": closed(
+            {"enabled": BOOLEAN, "dnsPeers": NETWORK_POLICY_PEERS, "dnsPort": PORT}
+        ),
     }
 )
 
@@ -134,28 +152,61 @@ ENV_VARS: Schema = {
 
 SCHEDULING: Schema = {
     "podAnnotations": STRING_MAP,
+    "podLabels": LABELS,
+    "priorityClassName": string(maxLength=253),
     "extraEnv": ENV_VARS,
     "nodeSelector": STRING_MAP,
     "tolerations": K8S_LIST,
     "affinity": K8S_OBJECT,
 }
 
+# Probe timings merged over the chart's (the paths and port are the image's contract).
+PROBE = closed(
+    {
+        "initialDelaySeconds": integer(0, 600),
+        "periodSeconds": integer(1, 300),
+        "timeoutSeconds": integer(1, 60),
+        "failureThreshold": integer(1, 100),
+        "successThreshold": integer(1, 10),
+    }
+)
 
-def workload(*, api: bool = False, consumer: bool = False) -> Schema:
-    """The values of one workload (API, relay, consumer)."""
+# Pod and container security contexts: Kubernetes objects merged over the chart's, so a
+# key set to null removes the chart's default (OpenShift's restricted SCC assigns uids).
+SECURITY_CONTEXTS: Schema = {
+    "podSecurityContext": K8S_OBJECT,
+    "containerSecurityContext": K8S_OBJECT,
+}
+
+
+def workload(*, api: bool = False, consumer: bool = False, single: bool = False) -> Schema:
+    """The values of one workload (API, relay, consumer).
+
+    A single-active workload (the relays: one holds the outbox lock) has a fixed, small
+    replica count and no autoscaling.
+    """
     properties: Schema = {
-        "replicas": integer(1),
+        "replicas": integer(1, 3) if single else integer(1),
         "resources": RESOURCES,
-        "autoscaling": AUTOSCALING,
         "podDisruptionBudget": closed({"enabled": BOOLEAN}),
         **SCHEDULING,
+        **SECURITY_CONTEXTS,
+        "extraVolumes": K8S_LIST,
+        "extraVolumeMounts": K8S_LIST,
+        "initContainers": K8S_LIST,
+        "sidecars": K8S_LIST,
+        "startupProbe": PROBE,
+        "livenessProbe": PROBE,
+        "readinessProbe": PROBE,
     }
+    if not single:
+        properties["autoscaling"] = AUTOSCALING
     if api:
         properties["workers"] = integer(1, 64)
         properties["threads"] = integer(1, 256)
     if consumer:
         properties["keda"] = KEDA
-    return closed(properties, required=["resources", "autoscaling"])
+    return closed(properties, required=["resources"] if single else ["resources", "autoscaling"])
 
 
 COMMON: Schema = {
@@ -167,8 +218,16 @@ COMMON: Schema = {
     "nameOverride": string(),
     "fullnameOverride": string(),
     "image": IMAGE,
-    "imagePullSecrets": K8S_LIST,
-    "serviceAccount": closed({"annotations": STRING_MAP}),
+    "imagePullSecrets": IMAGE_PULL_SECRETS,
+    "commonLabels": LABELS,
+    **SECURITY_CONTEXTS,
+    "serviceAccount": closed(
+        {
+            "create": BOOLEAN,
+            "name": string(pattern="^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$", maxLength=253),
+            "annotations": STRING_MAP,
+        }
+    ),
     "topologySpread": closed(
         {"enabled": BOOLEAN, "whenUnsatisfiable": {"enum": ["ScheduleAnyway", "DoNotSchedule"]}}
     ),
@@ -199,18 +258,31 @@ SERVICE_COMMON: Schema = {
             "existingSecret": string(minLength=1),
             "existingSecretKey": string(minLength=1),
             "port": PORT,
-            "poolSize": integer(1),
-            "maxOverflow": integer(0),
+            "poolSize": integer(1, 100),
+            "maxOverflow": integer(0, 100),
             "networkPolicyPeers": NETWORK_POLICY_PEERS,
+            "pooler": closed(
+                {
+                    "enabled": BOOLEAN,
+                    "host": string(pattern="^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"),
+                    "port": PORT,
+                    "usernameKey": string(minLength=1),
+                    "passwordKey": string(minLength=1),
+                    "databaseKey": string(minLength=1),
+                    "networkPolicyPeers": NETWORK_POLICY_PEERS,
+                }
+            ),
         },
         required=["existingSecret", "existingSecretKey"],
     ),
+    # The hook Jobs (migrations, topics).
     "migrations": closed(
         {
             "enabled": BOOLEAN,
-            "backoffLimit": integer(0),
+            "backoffLimit": integer(0, 20),
             "activeDeadlineSeconds": integer(1),
             "resources": RESOURCES,
+            **SCHEDULING,
         }
     ),
     "networkPolicy": closed({"extraIngress": NETWORK_POLICY_PEERS, "extraEgress": K8S_LIST}),
@@ -232,13 +304,24 @@ def schemas() -> dict[str, Schema]:
     """Chart directory name -> its values schema."""
     users = service_chart(
         "Values of the Newsroom users chart",
-        {"api": workload(api=True), "relay": workload()},
+        {"api": workload(api=True), "relay": workload(single=True)},
         {
             "jwt": closed(
                 {
                     "existingSecret": string(minLength=1),
                     "existingSecretKey": string(minLength=1),
                     "ttlSeconds": integer(60),
+                    "previousKeys": {
+                        "type": "array",
+                        "maxItems": 10,
+                        "items": closed(
+                            {
+                                "existingSecret": string(minLength=1),
+                                "existingSecretKey": string(minLength=1),
+                            },
+                            required=["existingSecret"],
+                        ),
+                    },
                 },
                 required=["existingSecret", "existingSecretKey"],
             )
@@ -246,7 +329,11 @@ def schemas() -> dict[str, Schema]:
     )
     articles = service_chart(
         "Values of the Newsroom articles chart",
-        {"api": workload(api=True), "relay": workload(), "consumer": workload(consumer=True)},
+        {
+            "api": workload(api=True),
+            "relay": workload(single=True),
+            "consumer": workload(consumer=True),
+        },
         {"usersService": USERS_SERVICE},
     )
     views = service_chart(
@@ -297,7 +384,32 @@ def schemas() -> dict[str, Schema]:
                 "service": closed(
                     {
                         "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                        "nodePort": {
+                            "type": ["integer", "null"],
+                            "minimum": 30000,
+                            "maximum": 32767,
+                        },
+                        "externalTrafficPolicy": {"enum": ["", "Cluster", "Local"]},
                         "annotations": STRING_MAP,
+                    }
+                ),
+                "httpRoute": closed(
+                    {
+                        "enabled": BOOLEAN,
+                        "annotations": STRING_MAP,
+                        "parentRefs": {
+                            "type": "array",
+                            "items": closed(
+                                {
+                                    "name": string(minLength=1),
+                                    "namespace": string(),
+                                    "sectionName": string(),
+                                    "port": PORT,
+                                },
+                                required=["name"],
+                            ),
+                        },
+                        "hostnames": {"type": "array", "items": string(minLength=1)},
                     }
                 ),
                 "ingress": closed(
@@ -366,6 +478,18 @@ def schemas() -> dict[str, Schema]:
                 "views": subchart,
                 "gateway": subchart,
                 "grafanaDashboard": closed({"enabled": BOOLEAN, "annotations": STRING_MAP}),
+                "prometheusRule": closed(
+                    {
+                        "enabled": BOOLEAN,
+                        "labels": STRING_MAP,
+                        "errorRatio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                        "latencyP99Seconds": {"type": "number", "exclusiveMinimum": 0},
+                        "consumerLag": integer(1),
+                        "outboxAgeSeconds": integer(1),
+                        "deadLettersPerHour": integer(0),
+                        "for": DURATION,
+                    }
+                ),
             }
         ),
     }

@@ -46,14 +46,15 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "autoscaling-off": {
         chart: {workload: {"autoscaling": {"enabled": False}} for workload in workloads}
         for chart, workloads in {
-            "users": ("api", "relay"),
-            "articles": ("api", "relay", "consumer"),
+            "users": ("api",),
+            "articles": ("api", "consumer"),
             "views": ("api", "consumer"),
         }.items()
     }
     | {"gateway": {"autoscaling": {"enabled": False}}},
     "ingress-on": {
         "gateway": {
+            "trustedProxies": ["10.244.0.0/16"],
             "ingress": {
                 "enabled": True,
                 "className": "nginx",
@@ -61,12 +62,58 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
                     {"host": "newsroom.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}
                 ],
                 "tls": [{"secretName": "newsroom-tls", "hosts": ["newsroom.example.com"]}],
-            }
+            },
         }
     },
     "keda-on": {
         "views": {"consumer": {"keda": {"enabled": True}}},
         "articles": {"consumer": {"keda": {"enabled": True}}},
+    },
+    # The knobs a platform team sets instead of forking (issue 18), all at once.
+    "platform-knobs": {
+        "global": {
+            "imagePullSecrets": [{"name": "registry-credentials"}],
+            "storageClass": "fast-ssd",
+            "commonLabels": {"team": "newsroom", "cost-center": "cms"},
+            "networkPolicy": {"dnsPort": 5353},
+        },
+        "users": {
+            "jwt": {"previousKeys": [{"existingSecret": "newsroom-users-jwt-2025"}]},
+            "database": {"pooler": {"enabled": True}},
+            "api": {
+                "podLabels": {"sidecar.istio.io/inject": "false"},
+                "priorityClassName": "newsroom-critical",
+                "livenessProbe": {"timeoutSeconds": 5, "failureThreshold": 6},
+            },
+        },
+        "articles": {
+            "database": {"pooler": {"enabled": True}},
+            "migrations": {
+                "podAnnotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
+                "nodeSelector": {"node-role.example.com/batch": "true"},
+                "tolerations": [{"key": "batch", "operator": "Exists", "effect": "NoSchedule"}],
+                "extraEnv": [{"name": "ARTICLES_DB_STATEMENT_TIMEOUT_MS", "value": "600000"}],
+            },
+        },
+        "views": {
+            "serviceAccount": {"name": "newsroom-views"},
+            "consumer": {
+                "extraVolumes": [{"name": "ca", "configMap": {"name": "corporate-ca"}}],
+                "extraVolumeMounts": [
+                    {"name": "ca", "mountPath": "/etc/ssl/corporate", "readOnly": True}
+                ],
+            },
+        },
+        "gateway": {
+            "trustedProxies": ["10.244.0.0/16"],
+            "service": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
+            "httpRoute": {
+                "enabled": True,
+                "parentRefs": [{"name": "public", "namespace": "gateway-system"}],
+                "hostnames": ["newsroom.example.com"],
+            },
+        },
+        "prometheusRule": {"enabled": True},
     },
 }
 

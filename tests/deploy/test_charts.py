@@ -99,7 +99,7 @@ def test_service_charts_use_the_library_and_stay_short(chart: str) -> None:
     meta = yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text())
     assert {
         "name": "newsroom-lib",
-        "version": "0.1.0",
+        "version": "0.2.0",
         "repository": "file://../newsroom-lib",
     } in meta["dependencies"]
     vendored = CHARTS / chart / "charts" / "newsroom-lib"

@@ -187,7 +187,32 @@ def test_the_secrets_manifest_has_the_charts_names_and_keys(
     }
     assert secrets["newsroom-users-jwt"] == created_secrets()["newsroom-users-jwt"]
     for service in ("users", "articles", "views"):
-        assert secrets[f"newsroom-{service}-db-app"] == {"uri"}
+        assert secrets[f"newsroom-{service}-db-url"] == {"uri"}
+
+
+# The Secrets CloudNativePG generates for each Cluster (without custom secret settings).
+CNPG_SECRET_SUFFIXES = ("-app", "-superuser", "-replication", "-ca", "-server")
+
+
+def test_the_secrets_manifest_never_collides_with_the_operators_secrets() -> None:
+    clusters = [
+        d["metadata"]["name"]
+        for d in load_yaml_documents(REPO / "k8s" / "examples" / "postgres.yaml")
+        if d["kind"] == "Cluster"
+    ]
+    generated = {cluster + suffix for cluster in clusters for suffix in CNPG_SECRET_SUFFIXES}
+    names = {d["metadata"]["name"] for d in load_yaml_documents(REPO / "k8s/examples/secrets.yaml")}
+    assert clusters
+    assert not names & generated, f"would overwrite CloudNativePG's {sorted(names & generated)}"
+
+
+def test_topics_come_from_one_mechanism(installed: list[dict[str, Any]]) -> None:
+    # The doc applies Strimzi KafkaTopics, so its install must not run the topic Jobs too
+    # (two owners of one topic: the Job creates it, the topic operator fights over it).
+    kafka_topics = [d for d in applied_manifests() if d["kind"] == "KafkaTopic"]
+    topic_jobs = [j for j in of_kind(installed, "Job") if j["metadata"]["name"].endswith("-topics")]
+    assert kafka_topics
+    assert not topic_jobs, [j["metadata"]["name"] for j in topic_jobs]
 
 
 def test_helm_test_and_port_forward_reach_the_gateway(installed: list[dict[str, Any]]) -> None:

@@ -24,6 +24,13 @@ from deploy_support import CHARTS, REPO, SERVICES, Helm, by_name, containers, of
 
 # The charts' own topic job reads these (newsroom-lib "newsroom-lib.topicsScript").
 CHART_SCRIPT_ENV = {"NEWSROOM_TOPICS_REPLICATION_FACTOR", "NEWSROOM_TOPICS_CONFIG"}
+# Read by Kubernetes, not the service: the parts of the pooler URL ($(VAR) expansion,
+# newsroom-lib "newsroom-lib.env.secrets").
+POOLER_URL_PARTS = {
+    "NEWSROOM_POOLER_DB_USER",
+    "NEWSROOM_POOLER_DB_PASSWORD",
+    "NEWSROOM_POOLER_DB_NAME",
+}
 PORTS = {"users": 8001, "articles": 8002, "views": 8003}
 
 
@@ -70,8 +77,13 @@ def settings_env(service: str) -> tuple[set[str], set[str], dict[str, Any]]:
 @pytest.fixture(scope="module")
 def chart_objects(helm: Helm) -> dict[str, list[dict[str, Any]]]:
     """Each service chart rendered standalone with every optional variable turned on
-    (devMode adds <P>_RELOAD, an OTLP endpoint OTEL_EXPORTER_OTLP_ENDPOINT)."""
-    values = {"devMode": True, "global": {"otel": {"endpoint": "http://otel-collector:4317"}}}
+    (devMode adds <P>_RELOAD, an OTLP endpoint OTEL_EXPORTER_OTLP_ENDPOINT, the pooler the
+    parts of its URL)."""
+    values = {
+        "devMode": True,
+        "global": {"otel": {"endpoint": "http://otel-collector:4317"}},
+        "database": {"pooler": {"enabled": True}},
+    }
     return {service: helm.template(CHARTS / service, values=values) for service in SERVICES}
 
 
@@ -91,6 +103,8 @@ def test_every_env_variable_a_chart_sets_is_read_by_the_service(
 ) -> None:
     readable, required, _ = settings_env(service)
     named = chart_env(chart_objects[service]) - CHART_SCRIPT_ENV
+    assert named >= POOLER_URL_PARTS
+    named -= POOLER_URL_PARTS
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" in named
     unknown = named - readable
     assert not unknown, (

@@ -13,6 +13,10 @@ workloads:
   api:
     kind: api
     command: [gunicorn, -c, "python:newsroom_articles.entrypoints.gunicorn_conf"]
+    # Its read cache PREPAREs a statement once per connection (newsroom_articles.adapters.
+    # read_cache) and EXECUTEs it later: a session-level object, lost behind PgBouncer's
+    # transaction pooling, so the API keeps the direct URL even with database.pooler.
+    needsSession: true
     port: 8002
     service: true
     livenessPath: /healthz
@@ -23,6 +27,11 @@ workloads:
   relay:
     kind: worker
     command: [newsroom-articles, relay]
+    # One relay works at a time (it holds the outbox's advisory lock; the others wait to
+    # take over): a fixed replica count, never an HPA. It LISTENs for new rows, which
+    # needs a session of its own, so it never goes through a transaction pooler.
+    singleActive: true
+    needsSession: true
     port: 9090
     livenessPath: /healthz
     readinessPath: /readyz

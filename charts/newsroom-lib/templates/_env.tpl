@@ -46,16 +46,44 @@ data:
 {{/*
 Environment variables that come from existing Secrets: the database URL (services) and
 whatever the chart's facts list under secretEnv. Never from plain values.
-Usage: {{- include "newsroom-lib.env.secrets" . | nindent 12 }}
+With database.pooler.enabled, workloads that are safe behind PgBouncer's transaction
+pooling (psycopg2 prepares nothing at the protocol level, and the services' advisory
+locks are transaction-scoped) get a URL naming the pooler, composed by
+Kubernetes ($(VAR) expansion) from the user, password and database keys of the same
+Secret (CloudNativePG's <cluster>-app Secret has them, and its generated passwords are
+letters and digits, safe inside a URL; a password with URL-reserved characters needs a
+URL Secret of its own instead of the pooler option). Workloads whose facts say
+needsSession (the relays LISTEN for outbox notifications; the articles API PREPAREs a
+statement per connection) and the hook Jobs (component
+"migrate"/"topics": DDL and its locks) keep the direct URL.
+Usage: {{- include "newsroom-lib.env.secrets" (dict "ctx" $ "component" "api") | nindent 12 }}
 */}}
 {{- define "newsroom-lib.env.secrets" -}}
-{{- $facts := include "newsroom-lib.facts" . | fromYaml -}}
+{{- $ctx := .ctx -}}
+{{- $facts := include "newsroom-lib.facts" $ctx | fromYaml -}}
 {{- if $facts.envPrefix }}
-- name: {{ $facts.envPrefix }}_DATABASE_URL
+{{- $p := $facts.envPrefix }}
+{{- $database := $ctx.Values.database }}
+{{- $secret := required "database.existingSecret is required" $database.existingSecret }}
+{{- $workload := index $facts.workloads .component | default dict }}
+{{- $pooler := $database.pooler | default dict }}
+{{- if and $pooler.enabled (hasKey $facts.workloads .component) (not $workload.needsSession) }}
+{{- range $name, $key := dict "USER" $pooler.usernameKey "PASSWORD" $pooler.passwordKey "NAME" $pooler.databaseKey }}
+- name: NEWSROOM_POOLER_DB_{{ $name }}
   valueFrom:
     secretKeyRef:
-      name: {{ required "database.existingSecret is required" .Values.database.existingSecret }}
-      key: {{ required "database.existingSecretKey is required" .Values.database.existingSecretKey }}
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
+- name: {{ $p }}_DATABASE_URL
+  value: {{ printf "postgresql://$(NEWSROOM_POOLER_DB_USER):$(NEWSROOM_POOLER_DB_PASSWORD)@%s:%v/$(NEWSROOM_POOLER_DB_NAME)" (required "database.pooler.host is required when database.pooler.enabled" $pooler.host) $pooler.port | quote }}
+{{- else }}
+- name: {{ $p }}_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ required "database.existingSecretKey is required" $database.existingSecretKey }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

@@ -97,13 +97,7 @@ spec:
   policyTypes: [Ingress, Egress]
   ingress: []
   egress:
-    - ports:
-        - port: 53
-          protocol: UDP
-        - port: 53
-          protocol: TCP
-      to:
-        {{- toYaml $global.networkPolicy.dnsPeers | nindent 8 }}
+    {{- include "newsroom-lib.networkPolicy.dnsEgress" $ctx | nindent 4 }}
     - ports:
         - port: {{ $ctx.Values.database.port }}
           protocol: TCP
@@ -118,7 +112,9 @@ spec:
 
 {{/*
 One hook Job running `command` in the service image, hardened like the workloads, with
-the chart's configuration and `env` (name -> value) in its environment.
+the chart's configuration, `env` (name -> value) and migrations.extraEnv in its
+environment; it runs where migrations.nodeSelector/tolerations/affinity say, with
+migrations.resources, podAnnotations, podLabels and priorityClassName.
 Usage: {{ include "newsroom-lib.hookJob" (dict "ctx" $ "component" "migrate" "command" (list "newsroom-users" "migrate")) }}
 */}}
 {{- define "newsroom-lib.hookJob" -}}
@@ -141,13 +137,26 @@ spec:
     metadata:
       labels:
         {{- include "newsroom-lib.labels.standard" . | nindent 8 }}
+        {{- with $values.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- with $values.podAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
     spec:
       restartPolicy: Never
       serviceAccountName: {{ include "newsroom-lib.names.fullname" $ctx }}-hooks
       automountServiceAccountToken: false
       {{- include "newsroom-lib.imagePullSecrets" $ctx | nindent 6 }}
+      {{- with $values.priorityClassName }}
+      priorityClassName: {{ . }}
+      {{- end }}
+      {{- with include "newsroom-lib.pod.securityContext" (dict "ctx" $ctx "values" dict) }}
       securityContext:
-        {{- include "newsroom-lib.pod.securityContext" $ctx | nindent 8 }}
+        {{- . | nindent 8 }}
+      {{- end }}
+      {{- include "newsroom-lib.pod.scheduling" $values | nindent 6 }}
       containers:
         - name: {{ .component }}
           image: {{ include "newsroom-lib.image" $ctx | quote }}
@@ -159,15 +168,20 @@ spec:
             - name: {{ $name }}
               value: {{ $value | quote }}
             {{- end }}
-            {{- include "newsroom-lib.env.secrets" $ctx | nindent 12 }}
+            {{- include "newsroom-lib.env.secrets" (dict "ctx" $ctx "component" .component) | nindent 12 }}
             {{- range $name, $value := .env }}
             - name: {{ $name }}
               value: {{ $value | quote }}
             {{- end }}
+            {{- with $values.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
           resources:
             {{- toYaml $values.resources | nindent 12 }}
+          {{- with include "newsroom-lib.container.securityContext" (dict "ctx" $ctx "values" dict) }}
           securityContext:
-            {{- include "newsroom-lib.container.securityContext" $ctx | nindent 12 }}
+            {{- . | nindent 12 }}
+          {{- end }}
           volumeMounts:
             - name: tmp
               mountPath: /tmp

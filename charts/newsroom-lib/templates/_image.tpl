@@ -19,11 +19,14 @@ Usage: image: {{ include "newsroom-lib.image" . }}
 {{- end -}}
 
 {{/*
-imagePullSecrets of a pod spec, when any are configured.
+imagePullSecrets of a pod spec, when any are configured: global.imagePullSecrets (one
+list for the whole installation) then the chart's own, without duplicates.
 Usage: {{- include "newsroom-lib.imagePullSecrets" . | nindent 6 }}
 */}}
 {{- define "newsroom-lib.imagePullSecrets" -}}
-{{- with .Values.imagePullSecrets }}
+{{- $global := .Values.global | default dict -}}
+{{- $secrets := concat ($global.imagePullSecrets | default list) (.Values.imagePullSecrets | default list) | uniq -}}
+{{- with $secrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}

@@ -1,5 +1,6 @@
 {{/*
-Labels every object carries (app.kubernetes.io/* and helm.sh/chart).
+Labels every object carries (app.kubernetes.io/* and helm.sh/chart), then commonLabels
+(the chart's over global.commonLabels; never in selectors, which are immutable).
 Usage: {{ include "newsroom-lib.labels.standard" (dict "ctx" $ "component" "api") | nindent 4 }}
        component may be "" for chart-wide objects (ConfigMap).
 */}}
@@ -11,6 +12,10 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 app.kubernetes.io/part-of: {{ include "newsroom-lib.names.platform" .ctx }}
 {{- if .component }}
 app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- $global := .ctx.Values.global | default dict }}
+{{- with merge (deepCopy (.ctx.Values.commonLabels | default dict)) ($global.commonLabels | default dict) }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 

@@ -52,19 +52,21 @@ spec:
     {{- end }}
   {{- end }}
   egress:
-    - ports:
-        - port: 53
-          protocol: UDP
-        - port: 53
-          protocol: TCP
-      to:
-        {{- toYaml $global.networkPolicy.dnsPeers | nindent 8 }}
+    {{- include "newsroom-lib.networkPolicy.dnsEgress" $ctx | nindent 4 }}
     {{- if has "database" $workload.egress }}
     - ports:
         - port: {{ $ctx.Values.database.port }}
           protocol: TCP
       to:
         {{- toYaml (required "database.networkPolicyPeers is required" $ctx.Values.database.networkPolicyPeers) | nindent 8 }}
+    {{- $pooler := $ctx.Values.database.pooler | default dict }}
+    {{- if and $pooler.enabled (not $workload.needsSession) }}
+    - ports:
+        - port: {{ $pooler.port }}
+          protocol: TCP
+      to:
+        {{- toYaml (required "database.pooler.networkPolicyPeers is required" $pooler.networkPolicyPeers) | nindent 8 }}
+    {{- end }}
     {{- end }}
     {{- if has "kafka" $workload.egress }}
     - ports:
@@ -100,4 +102,22 @@ spec:
     {{- with $np.extraEgress }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+{{- end -}}
+
+
+{{/*
+The egress rule to cluster DNS: global.networkPolicy.dnsPort (53; OpenShift's DNS pods
+listen on 5353) over UDP and TCP, to global.networkPolicy.dnsPeers (kube-dns in
+kube-system by default; another namespace or label is a dnsPeers change).
+Usage: {{- include "newsroom-lib.networkPolicy.dnsEgress" $ | nindent 4 }}
+*/}}
+{{- define "newsroom-lib.networkPolicy.dnsEgress" -}}
+{{- $np := .Values.global.networkPolicy -}}
+- ports:
+    - port: {{ $np.dnsPort | default 53 }}
+      protocol: UDP
+    - port: {{ $np.dnsPort | default 53 }}
+      protocol: TCP
+  to:
+    {{- toYaml $np.dnsPeers | nindent 4 }}
 {{- end -}}

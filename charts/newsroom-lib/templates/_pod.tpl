@@ -1,66 +1,76 @@
 {{/*
-Pod-level security context: non-root (the images' uid 10001), group-owned volumes,
-seccomp RuntimeDefault.
-Usage: securityContext: {{- include "newsroom-lib.pod.securityContext" . | nindent 8 }}
+Pod-level security context: the chart's podSecurityContext (by default non-root as the
+images' uid 10001, group-owned volumes, seccomp RuntimeDefault) with the workload's own
+podSecurityContext merged over it. Values, not constants, so that a platform assigning
+its own uids (OpenShift's restricted SCC) nulls runAsUser/runAsGroup/fsGroup instead of
+forking the chart. Empty when every key was nulled.
+Usage: {{- with include "newsroom-lib.pod.securityContext" (dict "ctx" $ "values" $values) }}
 */}}
 {{- define "newsroom-lib.pod.securityContext" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-fsGroup: 10001
-seccompProfile:
-  type: RuntimeDefault
+{{- $merged := mergeOverwrite (deepCopy (.ctx.Values.podSecurityContext | default dict)) (deepCopy (.values.podSecurityContext | default dict)) -}}
+{{- with $merged }}{{ toYaml . }}{{ end -}}
 {{- end -}}
 
 {{/*
-Container security context: no privilege escalation, all capabilities dropped, and a
-read-only root filesystem (only /tmp, an emptyDir, is writable). devMode (the skaffold
-dev profile) leaves the root filesystem writable so that file sync can update sources.
-Usage: securityContext: {{- include "newsroom-lib.container.securityContext" . | nindent 12 }}
+Container security context: the chart's containerSecurityContext (by default no
+privilege escalation, all capabilities dropped, a read-only root filesystem with only
+/tmp, an emptyDir, writable) with the workload's own merged over it. devMode (the
+skaffold dev profile) leaves the root filesystem writable so that file sync can update
+sources.
+Usage: {{- with include "newsroom-lib.container.securityContext" (dict "ctx" $ "values" $values) }}
 */}}
 {{- define "newsroom-lib.container.securityContext" -}}
-allowPrivilegeEscalation: false
-privileged: false
-readOnlyRootFilesystem: {{ not .Values.devMode }}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-capabilities:
-  drop: ["ALL"]
-seccompProfile:
-  type: RuntimeDefault
+{{- $merged := mergeOverwrite (deepCopy (.ctx.Values.containerSecurityContext | default dict)) (deepCopy (.values.containerSecurityContext | default dict)) -}}
+{{- if .ctx.Values.devMode }}{{ $_ := set $merged "readOnlyRootFilesystem" false }}{{ end -}}
+{{- with $merged }}{{ toYaml . }}{{ end -}}
+{{- end -}}
+
+{{/*
+Where a pod may run: nodeSelector, tolerations and affinity of a workload's (or a hook
+Job's) values, each only when set.
+Usage: {{- include "newsroom-lib.pod.scheduling" $values | nindent 6 }}
+*/}}
+{{- define "newsroom-lib.pod.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/*
 Startup, liveness and readiness probes on the workload's HTTP port. Liveness is /healthz
 (the process answers); readiness is the workload's readinessPath (/readyz: database and
-Kafka reachable); startup gives a slow start a minute before liveness counts.
+Kafka reachable); startup gives a slow start a minute before liveness counts. A
+workload's startupProbe/livenessProbe/readinessProbe values override the timings
+(periodSeconds, timeoutSeconds, failureThreshold, successThreshold, initialDelaySeconds).
 Usage: {{- include "newsroom-lib.container.probes" (dict "ctx" $ "component" "api") | nindent 10 }}
 */}}
 {{- define "newsroom-lib.container.probes" -}}
 {{- $facts := include "newsroom-lib.facts" .ctx | fromYaml -}}
 {{- $workload := index $facts.workloads .component -}}
-startupProbe:
+{{- $values := include "newsroom-lib.workloadValues" . | fromYaml -}}
+{{- $liveness := $workload.livenessPath | default "/healthz" -}}
+{{- $defaults := dict
+  "startupProbe" (dict "path" $liveness "timing" (dict "periodSeconds" 2 "timeoutSeconds" 2 "failureThreshold" 30))
+  "livenessProbe" (dict "path" $liveness "timing" (dict "periodSeconds" 10 "timeoutSeconds" 2 "failureThreshold" 3))
+  "readinessProbe" (dict "path" ($workload.readinessPath | default "/readyz") "timing" (dict "periodSeconds" 5 "timeoutSeconds" 2 "failureThreshold" 3))
+-}}
+{{- range $name := list "startupProbe" "livenessProbe" "readinessProbe" }}
+{{- $probe := index $defaults $name }}
+{{ $name }}:
   httpGet:
-    path: {{ $workload.livenessPath | default "/healthz" }}
+    path: {{ $probe.path }}
     port: http
-  periodSeconds: 2
-  timeoutSeconds: 2
-  failureThreshold: 30
-livenessProbe:
-  httpGet:
-    path: {{ $workload.livenessPath | default "/healthz" }}
-    port: http
-  periodSeconds: 10
-  timeoutSeconds: 2
-  failureThreshold: 3
-readinessProbe:
-  httpGet:
-    path: {{ $workload.readinessPath | default "/readyz" }}
-    port: http
-  periodSeconds: 5
-  timeoutSeconds: 2
-  failureThreshold: 3
+  {{- toYaml (mergeOverwrite (deepCopy $probe.timing) (deepCopy (index $values $name | default dict))) | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -86,8 +96,8 @@ topologySpreadConstraints:
 {{- end -}}
 
 {{/*
-Volume mounts of a container: /tmp (emptyDir) and the Secret files the chart's facts
-mount into this component.
+Volume mounts of a container: /tmp (emptyDir), the Secret files the chart's facts
+mount into this component, and the workload's extraVolumeMounts.
 Usage: {{- include "newsroom-lib.container.volumeMounts" (dict "ctx" $ "component" "api") | nindent 10 }}
 */}}
 {{- define "newsroom-lib.container.volumeMounts" -}}
@@ -102,10 +112,15 @@ volumeMounts:
     readOnly: true
 {{- end }}
 {{- end }}
+{{- $values := include "newsroom-lib.workloadValues" . | fromYaml }}
+{{- with $values.extraVolumeMounts }}
+{{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/*
-Volumes of a pod, matching newsroom-lib.container.volumeMounts.
+Volumes of a pod, matching newsroom-lib.container.volumeMounts (extraVolumes last). A
+secretVolume with "sources" is a projected volume of several Secrets in one directory.
 Usage: {{- include "newsroom-lib.pod.volumes" (dict "ctx" $ "component" "api") | nindent 6 }}
 */}}
 {{- define "newsroom-lib.pod.volumes" -}}
@@ -117,6 +132,17 @@ volumes:
 {{- range $facts.secretVolumes }}
 {{- if has $.component .components }}
   - name: {{ .name }}
+    {{- if .sources }}
+    projected:
+      defaultMode: 0440
+      sources:
+        {{- range .sources }}
+        - secret:
+            name: {{ .secretName }}
+            items:
+              {{- toYaml .items | nindent 14 }}
+        {{- end }}
+    {{- else }}
     secret:
       secretName: {{ .secretName }}
       defaultMode: 0440
@@ -124,6 +150,11 @@ volumes:
       items:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+    {{- end }}
 {{- end }}
+{{- end }}
+{{- $values := include "newsroom-lib.workloadValues" . | fromYaml }}
+{{- with $values.extraVolumes }}
+{{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}

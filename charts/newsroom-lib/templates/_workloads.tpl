@@ -9,17 +9,22 @@ Usage: {{ include "newsroom-lib.workloads" . }} (in a chart's templates/workload
 {{- $facts := include "newsroom-lib.facts" . | fromYaml -}}
 {{- range $component := keys $facts.workloads | sortAlpha }}
 {{- $args := dict "ctx" $ "component" $component }}
+{{- $account := $.Values.serviceAccount | default dict }}
+{{- if and $account.create (or (not $account.name) (eq $component $facts.primary)) }}
 ---
 {{ include "newsroom-lib.serviceAccount" $args }}
+{{- end }}
 ---
 {{ include "newsroom-lib.deployment" $args }}
 {{- $values := include "newsroom-lib.workloadValues" $args | fromYaml }}
-{{- if and $values.autoscaling.enabled $values.keda $values.keda.enabled }}
+{{- if eq (include "newsroom-lib.autoscaled" $args) "true" }}
+{{- if and $values.keda $values.keda.enabled }}
 ---
 {{ include "newsroom-lib.scaledObject" $args }}
-{{- else if $values.autoscaling.enabled }}
+{{- else }}
 ---
 {{ include "newsroom-lib.hpa" $args }}
+{{- end }}
 {{- end }}
 {{- if $values.podDisruptionBudget.enabled }}
 ---
@@ -41,15 +46,47 @@ Usage: {{ include "newsroom-lib.workloads" . }} (in a chart's templates/workload
 {{- end -}}
 
 {{/*
-A workload's own ServiceAccount, with no API token mounted (no workload talks to the
-Kubernetes API).
+"true" when an autoscaler (HPA or KEDA) owns the workload's replica count: its
+autoscaling.enabled is set, and it is not a single-active workload. A single-active
+workload (facts.workloads.<c>.singleActive, e.g. an outbox relay: one replica holds the
+advisory lock and works, the others wait to take over) has no autoscaling values at all:
+more replicas add standbys, never throughput, so CPU-driven scaling would only waste pods.
+Usage: {{ if eq (include "newsroom-lib.autoscaled" (dict "ctx" $ "component" "api")) "true" }}
+*/}}
+{{- define "newsroom-lib.autoscaled" -}}
+{{- $facts := include "newsroom-lib.facts" .ctx | fromYaml -}}
+{{- $workload := index $facts.workloads .component -}}
+{{- $values := include "newsroom-lib.workloadValues" . | fromYaml -}}
+{{- and (not $workload.singleActive) (dig "autoscaling" "enabled" false $values) -}}
+{{- end -}}
+
+{{/*
+The ServiceAccount name a workload runs as: serviceAccount.name when set (one account for
+the chart's workloads, created here when serviceAccount.create, else it must exist), else
+the workload's own name (created here), else "default" when create is off.
+Usage: serviceAccountName: {{ include "newsroom-lib.serviceAccountName" (dict "ctx" $ "component" "api") }}
+*/}}
+{{- define "newsroom-lib.serviceAccountName" -}}
+{{- $account := .ctx.Values.serviceAccount | default dict -}}
+{{- if $account.name -}}
+{{- $account.name -}}
+{{- else if $account.create -}}
+{{- include "newsroom-lib.names.workload" . -}}
+{{- else -}}
+default
+{{- end -}}
+{{- end -}}
+
+{{/*
+A workload's own ServiceAccount (or the chart's, when serviceAccount.name is set), with
+no API token mounted (no workload talks to the Kubernetes API).
 Usage: {{ include "newsroom-lib.serviceAccount" (dict "ctx" $ "component" "api") }}
 */}}
 {{- define "newsroom-lib.serviceAccount" -}}
 apiVersion: v1
 kind: ServiceAccount
 metadata:
-  name: {{ include "newsroom-lib.names.workload" . }}
+  name: {{ include "newsroom-lib.serviceAccountName" . }}
   namespace: {{ include "newsroom-lib.names.namespace" .ctx }}
   labels:
     {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
@@ -78,7 +115,7 @@ metadata:
   labels:
     {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
 spec:
-  {{- if not $values.autoscaling.enabled }}
+  {{- if ne (include "newsroom-lib.autoscaled" .) "true" }}
   replicas: {{ $values.replicas }}
   {{- end }}
   revisionHistoryLimit: 5
@@ -94,6 +131,9 @@ spec:
     metadata:
       labels:
         {{- include "newsroom-lib.labels.standard" . | nindent 8 }}
+        {{- with $values.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       annotations:
         checksum/config: {{ include "newsroom-lib.env.config" $ctx | sha256sum }}
         prometheus.io/scrape: "true"
@@ -103,23 +143,21 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
     spec:
-      serviceAccountName: {{ include "newsroom-lib.names.workload" . }}
+      serviceAccountName: {{ include "newsroom-lib.serviceAccountName" . }}
       automountServiceAccountToken: false
       {{- include "newsroom-lib.imagePullSecrets" $ctx | nindent 6 }}
+      {{- with $values.priorityClassName }}
+      priorityClassName: {{ . }}
+      {{- end }}
+      {{- with include "newsroom-lib.pod.securityContext" (dict "ctx" $ctx "values" $values) }}
       securityContext:
-        {{- include "newsroom-lib.pod.securityContext" $ctx | nindent 8 }}
+        {{- . | nindent 8 }}
+      {{- end }}
       terminationGracePeriodSeconds: {{ $workload.terminationGracePeriodSeconds | default 30 }}
       {{- include "newsroom-lib.pod.topologySpread" . | nindent 6 }}
-      {{- with $values.nodeSelector }}
-      nodeSelector:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      {{- with $values.tolerations }}
-      tolerations:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      {{- with $values.affinity }}
-      affinity:
+      {{- include "newsroom-lib.pod.scheduling" $values | nindent 6 }}
+      {{- with $values.initContainers }}
+      initContainers:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       containers:
@@ -137,7 +175,7 @@ spec:
           envFrom:
             - configMapRef:
                 name: {{ include "newsroom-lib.names.fullname" $ctx }}-config
-          {{- $env := printf "%s\n%s" (include "newsroom-lib.env.secrets" $ctx) (include "newsroom-lib.env.workload" .) | trim }}
+          {{- $env := printf "%s\n%s" (include "newsroom-lib.env.secrets" .) (include "newsroom-lib.env.workload" .) | trim }}
           {{- with $env }}
           env:
             {{- . | nindent 12 }}
@@ -145,8 +183,10 @@ spec:
           {{- include "newsroom-lib.container.probes" . | nindent 10 }}
           resources:
             {{- toYaml $values.resources | nindent 12 }}
+          {{- with include "newsroom-lib.container.securityContext" (dict "ctx" $ctx "values" $values) }}
           securityContext:
-            {{- include "newsroom-lib.container.securityContext" $ctx | nindent 12 }}
+            {{- . | nindent 12 }}
+          {{- end }}
           lifecycle:
             preStop:
               # Endpoints drop the pod while it still answers: in-flight and late
@@ -154,6 +194,9 @@ spec:
               exec:
                 command: ["sleep", "5"]
           {{- include "newsroom-lib.container.volumeMounts" . | nindent 10 }}
+        {{- with $values.sidecars }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       {{- include "newsroom-lib.pod.volumes" . | nindent 6 }}
 {{- end -}}
 
@@ -235,7 +278,9 @@ scaleDown:
 A KEDA ScaledObject for a Kafka consumer workload, instead of the HPA: it scales on the
 lag of each consumer group on the topic it reads (facts.workloads.<c>.consumes), and on
 CPU, within the same bounds (so never past the partition count). KEDA owns the HPA it
-creates.
+creates, named like the chart's own HPA and annotated so that, on an upgrade that turns
+KEDA on, KEDA adopts the HPA the previous release made instead of fighting it (KEDA 2.12+:
+scaledobject.keda.sh/transfer-hpa-ownership with horizontalPodAutoscalerConfig.name).
 Usage: {{ include "newsroom-lib.scaledObject" (dict "ctx" $ "component" "consumer") }}
 */}}
 {{- define "newsroom-lib.scaledObject" -}}
@@ -250,6 +295,8 @@ metadata:
   namespace: {{ include "newsroom-lib.names.namespace" .ctx }}
   labels:
     {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
+  annotations:
+    scaledobject.keda.sh/transfer-hpa-ownership: "true"
 spec:
   scaleTargetRef:
     apiVersion: apps/v1
@@ -296,13 +343,17 @@ metadata:
     {{- include "newsroom-lib.labels.standard" . | nindent 4 }}
 spec:
   maxUnavailable: 1
+  # A pod that never became ready (crash loop, bad config) may be evicted anyway, so it
+  # cannot block a node drain.
+  unhealthyPodEvictionPolicy: AlwaysAllow
   selector:
     matchLabels:
       {{- include "newsroom-lib.labels.matchLabels" . | nindent 6 }}
 {{- end -}}
 
 {{/*
-The ClusterIP (or configured type) Service in front of a workload's HTTP port.
+The ClusterIP (or configured type) Service in front of a workload's HTTP port, with
+service.externalTrafficPolicy for a LoadBalancer or NodePort type.
 Usage: {{ include "newsroom-lib.service" (dict "ctx" $ "component" "api") }}
 */}}
 {{- define "newsroom-lib.service" -}}
@@ -322,11 +373,22 @@ metadata:
   {{- end }}
 spec:
   type: {{ $service.type | default "ClusterIP" }}
+  {{- with $service.externalTrafficPolicy }}
+  {{- if eq ($service.type | default "ClusterIP") "ClusterIP" }}
+  {{- fail "service.externalTrafficPolicy applies to LoadBalancer and NodePort Services only: set service.type too" }}
+  {{- end }}
+  # Local keeps the client's address (no second hop through another node's kube-proxy),
+  # so the gateway's per-client rate limits see real clients.
+  externalTrafficPolicy: {{ . }}
+  {{- end }}
   ports:
     - name: http
       port: {{ $workload.port }}
       targetPort: http
       protocol: TCP
+      {{- if and $service.nodePort (ne ($service.type | default "ClusterIP") "ClusterIP") }}
+      nodePort: {{ $service.nodePort }}
+      {{- end }}
   selector:
     {{- include "newsroom-lib.labels.matchLabels" . | nindent 4 }}
 {{- end -}}

@@ -22,6 +22,11 @@ workloads:
   relay:
     kind: worker
     command: [newsroom-users, relay]
+    # One relay works at a time (it holds the outbox's advisory lock; the others wait to
+    # take over): a fixed replica count, never an HPA. It LISTENs for new rows, which
+    # needs a session of its own, so it never goes through a transaction pooler.
+    singleActive: true
+    needsSession: true
     port: 9090
     livenessPath: /healthz
     readinessPath: /readyz
@@ -35,6 +40,20 @@ secretVolumes:
     items:
       - key: {{ .Values.jwt.existingSecretKey }}
         path: private-key.pem
+{{- with .Values.jwt.previousKeys }}
+  # The public keys of earlier signing keys, one file each in one directory: tokens they
+  # signed still verify (and stay in the JWKS) until they expire.
+  - name: jwt-previous-keys
+    components: [api]
+    mountPath: /var/run/secrets/newsroom/jwt-previous
+    sources:
+      {{- range $index, $key := . }}
+      - secretName: {{ $key.existingSecret }}
+        items:
+          - key: {{ $key.existingSecretKey | default "public-key.pem" }}
+            path: {{ printf "%02d-%s.pem" $index $key.existingSecret }}
+      {{- end }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -44,4 +63,7 @@ The users service's settings (environment variable -> value) for its ConfigMap.
 {{ include "newsroom-lib.env.serviceConfig" . }}
 USERS_JWT_PRIVATE_KEY_FILE: /var/run/secrets/newsroom/jwt/private-key.pem
 USERS_JWT_TTL_SECONDS: {{ .Values.jwt.ttlSeconds | quote }}
+{{- if .Values.jwt.previousKeys }}
+USERS_JWT_PREVIOUS_PUBLIC_KEYS_FILE: /var/run/secrets/newsroom/jwt-previous
+{{- end }}
 {{- end -}}

@@ -83,13 +83,35 @@ def load_signing_keys(settings: UsersSettings) -> SigningKeys:
         raise ValueError("the JWT signing key must be an Ed25519 private key")
     previous: list[Ed25519PublicKey] = []
     if settings.jwt_previous_public_keys_file:
-        data = Path(settings.jwt_previous_public_keys_file).read_bytes()
-        for block in data.split(b"-----END PUBLIC KEY-----"):
-            if b"-----BEGIN PUBLIC KEY-----" in block:
-                key = serialization.load_pem_public_key(block + b"-----END PUBLIC KEY-----\n")
-                if isinstance(key, Ed25519PublicKey):
-                    previous.append(key)
+        previous = previous_public_keys(Path(settings.jwt_previous_public_keys_file))
     return SigningKeys(private=private, previous=previous)
+
+
+def previous_public_keys(path: Path) -> list[Ed25519PublicKey]:
+    """The Ed25519 public keys (PEM) in a file, or in every file of a directory.
+
+    A directory is what the chart mounts: one file per retired key, each from its own
+    Secret (a projected volume). Kubernetes' own entries there (`..data`, timestamped
+    folders) start with a dot and are skipped. A file holding no Ed25519 public key is an
+    error: silently dropping it would log out everyone its key signed in.
+    """
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir() if not f.name.startswith(".") and f.is_file())
+    else:
+        files = [path]
+    keys: list[Ed25519PublicKey] = []
+    for file in files:
+        found = [
+            key
+            for block in file.read_bytes().split(b"-----END PUBLIC KEY-----")
+            if b"-----BEGIN PUBLIC KEY-----" in block
+            for key in [serialization.load_pem_public_key(block + b"-----END PUBLIC KEY-----\n")]
+            if isinstance(key, Ed25519PublicKey)
+        ]
+        if not found:
+            raise ValueError(f"{file} holds no Ed25519 public key (PEM, BEGIN PUBLIC KEY)")
+        keys += found
+    return keys
 
 
 def _development_key(path: Path) -> bytes:
