@@ -135,11 +135,15 @@ def image_exists(ref: str) -> bool:
     return result.returncode == 0
 
 
+_SI_UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+
+
 def image_size(ref: str) -> int:
     """Return the uncompressed size of an image in bytes (the sum of its layers)."""
     out = run(["buildah", "images", "--json", ref], what="buildah images")
-    (entry,) = json.loads(out)[:1]
-    return int(entry["size"])
+    # buildah says it in SI units only ("230 MB"), three significant digits.
+    number, unit = json.loads(out)[0]["size"].split()
+    return int(float(number) * _SI_UNITS[unit])
 
 
 def image_labels(ref: str) -> dict[str, str]:

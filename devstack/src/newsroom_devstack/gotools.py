@@ -6,6 +6,7 @@ Each lands in .cache/go-bin/<name>-<version>/<name>; Go's own module and build c
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -55,6 +56,16 @@ def ensure(tool: GoTool, *, log: object = print) -> Path:
     target = tool.path()
     if target.is_file():
         return target
+    target.parent.parent.mkdir(parents=True, exist_ok=True)
+    # Two builds at once (a test session beside `make images`) would share the partial dir.
+    with (target.parent.parent / f".{tool.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file():
+            return target
+        return _build(tool, target, log=log)
+
+
+def _build(tool: GoTool, target: Path, *, log: object) -> Path:
     go = go_binary()
     partial = target.parent.with_name(target.parent.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

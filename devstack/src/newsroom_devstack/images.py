@@ -19,6 +19,7 @@ import datetime
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -366,8 +367,11 @@ def build_image(image: DockerfileImage, base_ref: str) -> Result:
             # RUN steps see that bundle (mounted over the image's), and pip/uv are told to read it.
             argv += ["-v", f"{HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro"]
             args |= {"PIP_CERT": str(HOST_CA_BUNDLE), "SSL_CERT_FILE": str(HOST_CA_BUNDLE)}
+        # Only the arguments the Dockerfile declares (the others would only draw a warning).
+        declared = set(re.findall(r"^ARG (\w+)", dockerfile.read_text(), re.M))
         for key, value in args.items():
-            argv += ["--build-arg", f"{key}={value}"]
+            if key in declared:
+                argv += ["--build-arg", f"{key}={value}"]
         source = str(Path(image.dockerfile).parent)
         if image.name in SERVICE_PORTS:
             source = f"services/{image.name}"
@@ -413,20 +417,25 @@ def write_sbom(result: Result) -> Path:
 
 def push(results: Sequence[Result], address: str) -> None:
     """Push every image (digest tag and latest) to the registry at host:port."""
+    push_refs([r.ref for r in results], address)
+
+
+def push_refs(refs: Sequence[str], address: str) -> None:
+    """Push local images localhost/newsroom/<name>:<tag> as <name>:<tag> and <name>:latest."""
     if not registry.answers(address, timeout=3.0):
-        kept = ", ".join(r.ref for r in results)
         raise registry.RegistryError(
             f"the registry {address} does not answer (GET http://{address}/v2/ within 3s): "
-            f"nothing pushed. The built images stay in the local store: {kept}. "
+            f"nothing pushed. The built images stay in the local store: {', '.join(refs)}. "
             "Start one with `make registry` or check REGISTRY."
         )
-    for result in results:
-        tag = result.ref.rsplit(":", 1)[1]
-        for remote_tag in (tag, "latest"):
-            destination = f"docker://{address}/newsroom/{result.name}:{remote_tag}"
+    for ref in refs:
+        repository, tag = ref.removeprefix(f"{containers.LOCAL}/").rsplit(":", 1)
+        for remote_tag in dict.fromkeys((tag, "latest")):
+            destination = f"docker://{address}/{repository}:{remote_tag}"
+            # Plain HTTP: a registry on the loopback, which has no certificate.
             containers.run(
-                ["buildah", "push", "--tls-verify=false", result.ref, destination],
-                what=f"pushing {result.name}",
+                ["buildah", "push", "--tls-verify=false", ref, destination],
+                what=f"pushing {repository}",
                 timeout=900,
             )
 
@@ -527,6 +536,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     scratch.add_argument("--entrypoint", required=True, help='JSON list, e.g. ["/coredns"]')
     scratch.add_argument("--user", default="65532:65532")
+    scratch.add_argument(
+        "--registry",
+        default=os.environ.get("REGISTRY") or None,
+        help="push it to this registry (host:port) too",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -546,11 +560,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ValueError(f"--file {spec}: expected SOURCE:DEST with an existing SOURCE")
             files.append(containers.ScratchFile(Path(source), dest))
         containers.require_tools(["buildah"])
-        print(
-            containers.scratch_image(
-                args.name, files, entrypoint=json.loads(args.entrypoint), user=args.user
-            )
-        )
+        entrypoint = json.loads(args.entrypoint)
+        ref = containers.scratch_image(args.name, files, entrypoint=entrypoint, user=args.user)
+        if args.registry:
+            push_refs([ref], args.registry)
+        print(ref)
         return 0
     except (
         ToolError,
