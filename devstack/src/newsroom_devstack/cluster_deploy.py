@@ -52,7 +52,7 @@ def pushed_tag(name: str) -> str:
     """The content tag `make images` pushed for newsroom/<name>: the one `latest` points to."""
     repository = f"newsroom/{name}"
     _, body = _registry_get(f"/v2/{repository}/tags/list")
-    tags = [t for t in json.loads(body).get("tags") or [] if t != "latest"]
+    tags: list[str] = [str(t) for t in json.loads(body).get("tags") or [] if t != "latest"]
 
     def digest(tag: str) -> str:
         headers, _ = _registry_get(f"/v2/{repository}/manifests/{tag}", method="HEAD")
