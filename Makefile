@@ -104,7 +104,10 @@ deploy: env
 k8s-test: env
 	$(MAKE) cluster
 	$(MAKE) deploy
-	NEWSROOM_K8S_TEST=1 HELM="$(HELM)" $(VENV)/bin/pytest tests/k8s -m "not teardown" -v $(PYTEST_ARGS)
+	@# The e2e journeys run unchanged, through the gateway's NodePort instead of a local stack.
+	NEWSROOM_K8S_TEST=1 HELM="$(HELM)" NEWSROOM_GATEWAY_URL=http://127.0.0.1:30080 \
+	  $(VENV)/bin/pytest tests/e2e/test_journey.py tests/e2e/test_contract.py tests/k8s \
+	  -m "not teardown" -v $(PYTEST_ARGS)
 	@if [ "$(KEEP_CLUSTER)" != "1" ]; then \
 	  NEWSROOM_K8S_TEST=1 $(VENV)/bin/pytest tests/k8s -m teardown -v; \
 	else echo "KEEP_CLUSTER=1: the cluster keeps running (make cluster-down stops it)"; fi
