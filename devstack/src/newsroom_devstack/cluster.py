@@ -1116,7 +1116,7 @@ def _mounts_under(root: Path) -> list[str]:
 def _remove_chains() -> None:
     """Remove every KUBE-* chain (kube-proxy's and the kubelet's) and the jumps into them."""
     for tool in ("iptables", "ip6tables"):
-        if not shutil.which(tool):
+        if not shutil.which(tool) or not shutil.which(f"{tool}-save"):
             continue
         for table in ("filter", "nat", "mangle"):
             dump = _run([f"{tool}-save", "-t", table], check=False).stdout
@@ -1159,7 +1159,7 @@ def leftovers(layout: Layout | None = None) -> list[str]:
         for table in ("filter", "nat", "mangle"):
             dump = (
                 _run([f"{tool}-save", "-t", table], check=False).stdout
-                if shutil.which(tool)
+                if shutil.which(f"{tool}-save")
                 else ""
             )
             for line in dump.splitlines():
