@@ -389,3 +389,55 @@ def test_network_policies_are_enforced() -> None:
         "a pod that is not the gateway can reach every service, so nothing here would prove "
         "the policies (an enforcing CNI such as kube-router or Calico is needed)"
     )
+
+
+def test_a_misspelt_value_fails_on_the_schema_and_changes_nothing(cluster: Cluster) -> None:
+    before = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    result = run(
+        helm_install_command(
+            _helm_path(), cluster.layout.kubeconfig, *image_flags(), "--set=articles.api.replcas=3"
+        ),
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "replcas" in result.stderr
+    assert "schema" in result.stderr.lower()
+    after = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    assert after["version"] == before["version"]
+
+
+def test_an_upgrade_to_a_missing_image_is_rolled_back_by_atomic_and_the_old_pods_serve(
+    cluster: Cluster,
+) -> None:
+    before = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    with Load(READ_PATHS, workers=2, max_seconds=600) as load:
+        started = time.monotonic()
+        result = run(
+            # The later --timeout wins over the install's own.
+            helm_install_command(
+                _helm_path(),
+                cluster.layout.kubeconfig,
+                *image_flags(),
+                "--set=articles.image.tag=does-not-exist",
+                "--atomic",
+                "--timeout=2m",
+            ),
+            timeout=600,
+        )
+        seconds = time.monotonic() - started
+    assert result.returncode != 0, "an upgrade to a missing image succeeded"
+    after = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    assert after["info"]["status"] == "deployed"
+    assert after["version"] > before["version"]
+    images = {
+        c["image"]
+        for c in _json(cluster, "get", "deployment", f"{RELEASE}-articles")["spec"]["template"][
+            "spec"
+        ]["containers"]
+    }
+    assert not any(image.endswith(":does-not-exist") for image in images), images
+    record(
+        "atomic rollback: requests / failed",
+        f"{load.figures.sent} / {load.figures.failed} ({seconds:.0f}s)",
+    )
+    assert load.figures.failed == 0, load.figures.failures
