@@ -297,6 +297,12 @@ def schemas() -> dict[str, Schema]:
                 "service": closed(
                     {
                         "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                        # NodePort/LoadBalancer: a fixed node port in the default range.
+                        "nodePort": {
+                            "type": ["integer", "null"],
+                            "minimum": 30000,
+                            "maximum": 32767,
+                        },
                         "annotations": STRING_MAP,
                     }
                 ),
