@@ -53,6 +53,7 @@ NODE_NAME = "newsroom"
 BRIDGE = "cni0"
 CNI_NETWORK = "newsroom"
 API_PORT = 6443
+VOLUMES = 6  # hostPath PersistentVolumes made for claims (no provisioner runs here)
 # The Go builds must share one CGO setting, or each invalidates the others' build cache.
 _GO_ENV = {"CGO_ENABLED": "0"}
 _KUBE_COMMANDS = (
@@ -494,6 +495,7 @@ class Cluster:
             ("node Ready", self._node_ready),
             ("CoreDNS", self._coredns),
             ("metrics-server and `kubectl top nodes`", self._metrics_server),
+            ("local volumes", self._volumes),
         ]
         for title, step in steps:
             begin = time.monotonic()
@@ -953,6 +955,41 @@ class Cluster:
             timeout=120,
             log="kubectl -n kube-system logs deploy/metrics-server",
         )
+
+    def _volumes(self) -> None:
+        # No storage provisioner runs here: a few hostPath volumes under var/cluster/volumes,
+        # without a class, bind the claims of the dev PostgreSQL and Kafka (and a user's).
+        root = self.layout.root / "volumes"
+        items = []
+        for index in range(VOLUMES):
+            path = root / f"pv-{index}"
+            path.mkdir(parents=True, exist_ok=True)
+            # Any uid may own the data (postgres, kafka): hostPath ignores fsGroup.
+            path.chmod(0o777)
+            items.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolume",
+                    "metadata": {
+                        "name": f"local-{index}",
+                        "labels": {"newsroom.dev/local": "true"},
+                    },
+                    "spec": {
+                        "capacity": {"storage": "10Gi"},
+                        "accessModes": ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Retain",
+                        "storageClassName": "",
+                        "hostPath": {"path": str(path), "type": "Directory"},
+                    },
+                }
+            )
+        manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+        kubectl = [str(self.layout.kube("kubectl")), f"--kubeconfig={self.layout.kubeconfig}"]
+        result = _run([*kubectl, "apply", "-f", "-"], input=manifest, check=False)
+        if result.returncode != 0:
+            raise ClusterError(
+                f"creating the local volumes failed:\n{result.stdout}{result.stderr}"
+            )
 
     # down -------------------------------------------------------------------------------------
 
