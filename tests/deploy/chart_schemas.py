@@ -384,6 +384,7 @@ def schemas() -> dict[str, Schema]:
                 "service": closed(
                     {
                         "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                        # NodePort/LoadBalancer: a fixed node port in the default range.
                         "nodePort": {
                             "type": ["integer", "null"],
                             "minimum": 30000,

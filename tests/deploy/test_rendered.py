@@ -456,10 +456,19 @@ def test_topic_jobs_can_be_left_to_an_operator(helm: Helm) -> None:
     assert not [j for j in of_kind(objects, "Job") if j["metadata"]["name"].endswith("-topics")]
 
 
-def test_gateway_has_a_helm_test_calling_healthz(rendered: dict[str, Objects]) -> None:
-    (pod,) = of_kind(rendered["defaults"], "Pod")
-    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
-    assert pod["spec"]["containers"][0]["command"][-1] == "http://newsroom-gateway:8080/healthz"
+def test_gateway_has_helm_tests_calling_healthz_and_a_round_trip(
+    rendered: dict[str, Objects],
+) -> None:
+    pods = {p["metadata"]["name"]: p for p in of_kind(rendered["defaults"], "Pod")}
+    assert set(pods) == {"newsroom-gateway-test-healthz", "newsroom-gateway-test-roundtrip"}
+    assert all(p["metadata"]["annotations"]["helm.sh/hook"] == "test" for p in pods.values())
+    healthz = pods["newsroom-gateway-test-healthz"]["spec"]["containers"][0]
+    assert healthz["command"][-1] == "http://newsroom-gateway:8080/healthz"
+    roundtrip = pods["newsroom-gateway-test-roundtrip"]["spec"]["containers"][0]
+    assert {"name": "BASE", "value": "http://newsroom-gateway:8080"} in roundtrip["env"]
+    script = roundtrip["command"][-1]
+    for step in ("/api/users", "/api/articles", "/views"):
+        assert step in script
 
 
 def test_subcharts_can_be_disabled(helm: Helm) -> None:

@@ -104,7 +104,10 @@ def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[st
         assert profile["activation"] == [{"command": "dev"}]
         patches = {p["path"]: p["value"] for p in profile["patches"]}
         assert patches["/deploy/helm/releases/0/setValues"] == {"devMode": True}
-        assert patches["/build/artifacts/0/docker/buildArgs"] == {"APP_OWNER": "10001:10001"}
+        assert patches["/build/artifacts/0/docker/buildArgs/APP_OWNER"] == "10001:10001"
+        (artifact,) = configs[service]["build"]["artifacts"]
+        assert artifact["docker"]["dockerfile"] == "services/Dockerfile"
+        assert artifact["docker"]["buildArgs"]["SERVICE"] == service
         rules = patches["/build/artifacts/0/sync"]["manual"]
         for rule in rules:
             source_root = REPO / rule["strip"]
@@ -114,7 +117,7 @@ def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[st
             assert rule["dest"] == "/app/.venv/lib/python3.11/site-packages"
         assert {r["strip"] for r in rules} == {f"services/{service}/src/", "libs/common/src/"}
         # The image really is Python 3.11 and installs into /app/.venv.
-        dockerfile = (REPO / "services" / service / "Dockerfile").read_text()
+        dockerfile = (REPO / "services" / "Dockerfile").read_text()
         assert "python:3.11." in dockerfile
         assert "UV_PROJECT_ENVIRONMENT=/app/.venv" in dockerfile
         assert "ARG APP_OWNER=root:root" in dockerfile

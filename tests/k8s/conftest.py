@@ -7,6 +7,7 @@ runs them with NEWSROOM_K8S_TEST=1.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -16,6 +17,9 @@ import pytest
 from newsroom_devstack.cluster import Cluster
 
 _ENABLED = os.environ.get("NEWSROOM_K8S_TEST") == "1"
+# Figures the proofs measured, kept in a file (pytest may import this module twice) and
+# printed as the summary table at the end of the run.
+FIGURES_FILE = Path(__file__).resolve().parents[2] / "var" / "k8s-test" / "figures.json"
 _HERE = Path(__file__).parent
 
 
@@ -51,3 +55,36 @@ def kubectl(cluster: Cluster, *args: str, timeout: float = 120) -> str:
 def run(argv: list[str], *, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run a command, capturing its output."""
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def record(name: str, value: str) -> None:
+    """Keep one figure for the summary table."""
+    figures = _figures()
+    figures[name] = value
+    FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES_FILE.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def _figures() -> dict[str, str]:
+    try:
+        figures: dict[str, str] = json.loads(FIGURES_FILE.read_text())
+    except (OSError, ValueError):
+        figures = {}
+    return figures
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start each run with an empty table."""
+    if _ENABLED:
+        FIGURES_FILE.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures the proofs measured as one table."""
+    figures = _figures()
+    if not figures:
+        return
+    width = max(len(name) for name in figures)
+    terminalreporter.section("local cluster figures")
+    for name, value in figures.items():
+        terminalreporter.write_line(f"{name:<{width}}  {value}")

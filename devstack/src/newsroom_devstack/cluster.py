@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsroom_devstack import cluster_images, cluster_pki
+from newsroom_devstack import cluster_images, cluster_pki, registry
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.supervisor import is_recorded_alive, record_detached, stop_record
 
@@ -53,6 +53,7 @@ NODE_NAME = "newsroom"
 BRIDGE = "cni0"
 CNI_NETWORK = "newsroom"
 API_PORT = 6443
+VOLUMES = 6  # hostPath PersistentVolumes made for claims (no provisioner runs here)
 # The Go builds must share one CGO setting, or each invalidates the others' build cache.
 _GO_ENV = {"CGO_ENABLED": "0"}
 _KUBE_COMMANDS = (
@@ -486,13 +487,15 @@ class Cluster:
             ("kube-apiserver", self._apiserver),
             ("kube-controller-manager", self._controller_manager),
             ("kube-scheduler", self._scheduler),
-            ("containerd", self._containerd),
+            ("registry on 127.0.0.1:5000", self._registry),
             ("cluster images (pause, CoreDNS, metrics-server)", self._images),
+            ("containerd", self._containerd),
             ("kubelet", self._kubelet),
             ("kube-proxy", self._kube_proxy),
             ("node Ready", self._node_ready),
             ("CoreDNS", self._coredns),
             ("metrics-server and `kubectl top nodes`", self._metrics_server),
+            ("local volumes", self._volumes),
         ]
         for title, step in steps:
             begin = time.monotonic()
@@ -713,12 +716,26 @@ class Cluster:
             ports=[("127.0.0.1", 10259)],
         )
 
+    def _registry(self) -> None:
+        # The images' registry (make registry): started here unless it runs already, and then
+        # stopped by `down` only if we started it.
+        try:
+            if registry.running() is None:
+                registry.start(port=5000)
+                self.state["registry_started"] = True
+                self._save()
+            elif not registry.answers(cluster_images.REGISTRY):
+                raise ClusterError(
+                    f"the registry runs but {cluster_images.REGISTRY} does not answer"
+                )
+        except registry.RegistryError as error:
+            raise ClusterError(f"registry: {error}") from error
+
     def _images(self) -> None:
         try:
-            archives = cluster_images.cluster_image_archives(
+            cluster_images.ensure_cluster_images(
                 self.layout.cache, COREDNS_VERSION, METRICS_SERVER_VERSION
             )
-            cluster_images.import_into_containerd(self.layout.containerd_socket, archives)
         except cluster_images.ImageError as error:
             raise ClusterError(str(error)) from error
 
@@ -939,6 +956,41 @@ class Cluster:
             log="kubectl -n kube-system logs deploy/metrics-server",
         )
 
+    def _volumes(self) -> None:
+        # No storage provisioner runs here: a few hostPath volumes under var/cluster/volumes,
+        # without a class, bind the claims of the dev PostgreSQL and Kafka (and a user's).
+        root = self.layout.root / "volumes"
+        items = []
+        for index in range(VOLUMES):
+            path = root / f"pv-{index}"
+            path.mkdir(parents=True, exist_ok=True)
+            # Any uid may own the data (postgres, kafka): hostPath ignores fsGroup.
+            path.chmod(0o777)
+            items.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolume",
+                    "metadata": {
+                        "name": f"local-{index}",
+                        "labels": {"newsroom.dev/local": "true"},
+                    },
+                    "spec": {
+                        "capacity": {"storage": "10Gi"},
+                        "accessModes": ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Retain",
+                        "storageClassName": "",
+                        "hostPath": {"path": str(path), "type": "Directory"},
+                    },
+                }
+            )
+        manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+        kubectl = [str(self.layout.kube("kubectl")), f"--kubeconfig={self.layout.kubeconfig}"]
+        result = _run([*kubectl, "apply", "-f", "-"], input=manifest, check=False)
+        if result.returncode != 0:
+            raise ClusterError(
+                f"creating the local volumes failed:\n{result.stdout}{result.stderr}"
+            )
+
     # down -------------------------------------------------------------------------------------
 
     def down(self) -> None:
@@ -958,6 +1010,9 @@ class Cluster:
                     _say(f"stopping {name} (pid {processes[name]['pid']})")
                     stop_record(processes[name], timeout=30)
         self._stop_shims()
+        if self.state.get("registry_started"):
+            _say("stopping the registry `make cluster` started")
+            registry.stop()
         if self.layout.kube("kube-proxy").exists():
             _run([str(self.layout.kube("kube-proxy")), "--cleanup"], check=False)
         _remove_chains()
@@ -1098,7 +1153,7 @@ def _mounts_under(root: Path) -> list[str]:
 def _remove_chains() -> None:
     """Remove every KUBE-* chain (kube-proxy's and the kubelet's) and the jumps into them."""
     for tool in ("iptables", "ip6tables"):
-        if not shutil.which(tool):
+        if not shutil.which(tool) or not shutil.which(f"{tool}-save"):
             continue
         for table in ("filter", "nat", "mangle"):
             dump = _run([f"{tool}-save", "-t", table], check=False).stdout
@@ -1141,7 +1196,7 @@ def leftovers(layout: Layout | None = None) -> list[str]:
         for table in ("filter", "nat", "mangle"):
             dump = (
                 _run([f"{tool}-save", "-t", table], check=False).stdout
-                if shutil.which(tool)
+                if shutil.which(f"{tool}-save")
                 else ""
             )
             for line in dump.splitlines():
