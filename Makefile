@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench chaos audit
+.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -18,6 +18,43 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/py
 	touch $@
 
 env: $(VENV)/.synced
+
+# skaffold, built from the Go module proxy (the only place it can come from here) by the
+# wrapper module in devstack/cluster/go/skaffold, cached per version under .cache/skaffold/ and
+# run through .cache/bin/skaffold (below). The version stamp is what `skaffold version` and its schema
+# upgrade messages print; without it skaffold reports an empty version.
+SKAFFOLD_VERSION := v2.16.1
+SKAFFOLD_MODULE := github.com/GoogleContainerTools/skaffold/v2
+SKAFFOLD_BUILT := $(CURDIR)/.cache/skaffold/$(SKAFFOLD_VERSION)/skaffold
+SKAFFOLD := $(CURDIR)/.cache/bin/skaffold
+
+$(SKAFFOLD_BUILT): devstack/cluster/go/skaffold/go.mod devstack/cluster/go/skaffold/go.sum
+	@command -v go >/dev/null || { echo "make skaffold: the Go toolchain (go) is missing; install Go 1.24 or newer" >&2; exit 1; }
+	mkdir -p $(@D)
+	cd devstack/cluster/go/skaffold && GOFLAGS=-mod=mod CGO_ENABLED=0 go build \
+	  -tags timetzdata,osusergo,netgo \
+	  -ldflags "-s -w -X $(SKAFFOLD_MODULE)/pkg/skaffold/version.version=$(SKAFFOLD_VERSION) \
+	    -X $(SKAFFOLD_MODULE)/pkg/skaffold/version.buildDate=$$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	  -o $@.partial $(SKAFFOLD_MODULE)/cmd/skaffold
+	mv $@.partial $@
+
+# The command on PATH is a wrapper: skaffold turns telemetry on at first run and checks for
+# updates on every run, and no tool of ours may phone home. Its global config lives in var/
+# (not ~/.skaffold), with metrics collection off before the first real command runs.
+$(SKAFFOLD): $(SKAFFOLD_BUILT) Makefile
+	mkdir -p $(@D) $(CURDIR)/var/skaffold
+	{ echo '#!/bin/sh'; \
+	  echo '# Written by `make skaffold`: skaffold $(SKAFFOLD_VERSION) with no telemetry and no update check.'; \
+	  echo 'export SKAFFOLD_CONFIG="$${SKAFFOLD_CONFIG:-$(CURDIR)/var/skaffold/config}"'; \
+	  echo 'export SKAFFOLD_UPDATE_CHECK=false'; \
+	  echo '# helm (needed even to build) as the chart checks install it, when none is on PATH.'; \
+	  echo 'command -v helm >/dev/null || PATH="$$PATH:$(CURDIR)/.cache/deploy-tools/bin"'; \
+	  echo 'exec $(SKAFFOLD_BUILT) "$$@"'; } > $@.partial
+	chmod +x $@.partial
+	SKAFFOLD_CONFIG=$(CURDIR)/var/skaffold/config $@.partial config set --global collect-metrics false
+	mv $@.partial $@
+
+skaffold: $(SKAFFOLD)
 
 up: env
 	$(VENV)/bin/newsroom-stack up
