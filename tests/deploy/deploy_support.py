@@ -30,7 +30,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
-SHARED = REPO.parent / "shared"
 TOOLS_DIR = REPO / ".cache" / "deploy-tools"
 REQUIREMENTS = Path(__file__).resolve().parent / "tools"
 
