@@ -16,7 +16,10 @@ from deploy_support import REPO, SERVICE_CHARTS, SERVICES, Helm, by_name, contai
 # Kept in the tree with its license and source (schemas/README.md): the suite reads nothing
 # outside the repository.
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "skaffold-v4beta13.schema.json"
-MODULES = ("infra", *SERVICE_CHARTS, "all")
+# The modules a developer names, and one building-block config per Helm release.
+DEVELOPED = SERVICE_CHARTS
+RELEASES = tuple(f"{name}-release" for name in SERVICE_CHARTS)
+MODULES = ("infra", *RELEASES, *DEVELOPED, "all")
 
 
 @pytest.fixture(scope="module")
@@ -40,67 +43,106 @@ def test_every_config_validates_against_the_skaffold_schema(
 
 def test_the_schema_catches_a_misspelt_field(configs: dict[str, dict[str, Any]]) -> None:
     validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
-    broken = json.loads(json.dumps(configs["articles"]))
+    broken = json.loads(json.dumps(configs["articles-release"]))
     broken["deploy"]["helm"]["releases"][0]["chartpath"] = "charts/articles"
     assert list(validator.iter_errors(broken))
 
 
-def test_one_module_per_service_plus_infra_and_all(configs: dict[str, dict[str, Any]]) -> None:
+def test_modules_and_one_config_per_release(configs: dict[str, dict[str, Any]]) -> None:
     assert tuple(configs) == MODULES
+    for name in (*DEVELOPED, "all"):
+        # A module a developer names only composes releases: it builds and deploys nothing.
+        assert set(configs[name]) == {"apiVersion", "kind", "metadata", "requires"}, name
 
 
-def test_requires_name_existing_modules_without_cycles(configs: dict[str, dict[str, Any]]) -> None:
-    graph = {
-        name: [c for r in config.get("requires", []) for c in r["configs"]]
-        for name, config in configs.items()
-    }
-    for name, required in graph.items():
-        assert set(required) <= set(configs), f"{name} requires an unknown module"
+def required(config: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """(config, active profiles) in the order skaffold deploys them."""
+    return [
+        (name, tuple(p["name"] for p in group.get("activeProfiles", [])))
+        for group in config.get("requires", [])
+        for name in group["configs"]
+    ]
 
-    def closure(name: str, seen: tuple[str, ...] = ()) -> set[str]:
-        assert name not in seen, f"cycle: {' -> '.join((*seen, name))}"
-        return {name}.union(*(closure(r, (*seen, name)) for r in graph[name]))
 
-    # What `skaffold dev -m <module>` deploys.
-    assert closure("users") == {"infra", "users"}
-    assert closure("articles") == {"infra", "users", "articles"}
-    assert closure("views") == {"infra", "users", "articles", "views"}
-    assert closure("all") == set(MODULES)
+@pytest.mark.parametrize("module", DEVELOPED)
+def test_a_module_builds_only_what_it_develops(
+    configs: dict[str, dict[str, Any]], module: str
+) -> None:
+    """`skaffold dev -m articles`: infra first, the gateway last (nginx resolves its upstreams
+    when it starts), and every release but articles' own from images already built."""
+    order = required(configs[module])
+    assert order[0] == ("infra", ())
+    assert order[-1][0] == "gateway-release"
+    releases = dict(order[1:])
+    assert set(releases) == set(RELEASES)
+    for release, profiles in releases.items():
+        assert profiles == (() if release == f"{module}-release" else ("prebuilt",)), release
+    # infra and the release configs require nothing: the order above is the whole story.
+    for name in ("infra", *RELEASES):
+        assert "requires" not in configs[name], name
+
+
+def test_all_builds_everything(configs: dict[str, dict[str, Any]]) -> None:
+    order = required(configs["all"])
+    assert order[0] == ("infra", ()) and order[-1] == ("gateway-release", ())
+    assert sorted(order[1:]) == sorted((r, ()) for r in RELEASES)
+
+
+def test_prebuilt_releases_run_the_registry_images(configs: dict[str, dict[str, Any]]) -> None:
+    """What `make images REGISTRY=...` pushes: <registry>/newsroom/<name>:latest."""
+    for name in SERVICE_CHARTS:
+        (profile,) = [p for p in configs[f"{name}-release"]["profiles"] if p["name"] == "prebuilt"]
+        assert "activation" not in profile  # only ever asked for by name, from `requires`
+        patches = {p["path"]: p for p in profile["patches"]}
+        assert patches["/build"]["op"] == "remove"
+        templates = patches["/deploy/helm/releases/0/setValueTemplates"]["value"]
+        assert templates == {
+            "global.imageRegistry": '{{default "127.0.0.1:5000" .NEWSROOM_REGISTRY}}',
+            "image.tag": '{{default "latest" .NEWSROOM_IMAGE_TAG}}',
+        }
+        # A fresh `make images` is picked up by the next deploy, and dev mode stays off.
+        assert patches["/deploy/helm/releases/0/setValues"]["value"] == {
+            "image.pullPolicy": "Always"
+        }
+        # Last in the list: skaffold applies profiles named by `requires` after the ones that
+        # activate themselves (dev, buildah), so dropping the build comes after their patches.
+        assert configs[f"{name}-release"]["profiles"][-1] is profile
 
 
 def test_every_path_image_and_chart_exists(configs: dict[str, dict[str, Any]]) -> None:
-    for name, config in configs.items():
-        for path in config.get("manifests", {}).get("rawYaml", []):
-            assert (REPO / path).is_file(), f"{name}: {path}"
-        artifacts = config.get("build", {}).get("artifacts", [])
-        releases = config.get("deploy", {}).get("helm", {}).get("releases", [])
-        for artifact in artifacts:
-            assert (REPO / artifact["context"] / artifact["docker"]["dockerfile"]).is_file()
-            image = artifact["image"]
-            assert image == f"newsroom/{name}"
-            key = re.sub(r"[/.-]", "_", image)
-            templates = releases[0]["setValueTemplates"]
-            assert templates["image.repository"] == f"{{{{.IMAGE_REPO_{key}}}}}"
-            assert templates["image.tag"] == f"{{{{.IMAGE_TAG_{key}}}}}@{{{{.IMAGE_DIGEST_{key}}}}}"
-        for release in releases:
-            chart = REPO / release["chartPath"]
-            assert (chart / "Chart.yaml").is_file(), f"{name}: {chart}"
-            assert release["chartPath"] == f"charts/{name}"
-            # The library is a symlink; `helm dep build` would vendor a second copy.
-            assert release["skipBuildDependencies"] is True
-            for values in release.get("valuesFiles", []):
-                assert (REPO / values).is_file(), f"{name}: {values}"
-            # Images come from the chart's default repository name, so `helm install`
-            # and skaffold deploy the same image names.
-            chart_values = yaml.safe_load((chart / "values.yaml").read_text())
-            assert chart_values["image"]["repository"] == f"newsroom/{name}"
+    for path in configs["infra"]["manifests"]["rawYaml"]:
+        assert (REPO / path).is_file(), path
+    (hook,) = configs["infra"]["deploy"]["kubectl"]["hooks"]["after"]
+    assert (REPO / hook["host"]["command"][0]).is_file()
+    for name in SERVICE_CHARTS:
+        config = configs[f"{name}-release"]
+        (artifact,) = config["build"]["artifacts"]
+        (release,) = config["deploy"]["helm"]["releases"]
+        assert (REPO / artifact["context"] / artifact["docker"]["dockerfile"]).is_file()
+        image = artifact["image"]
+        assert image == f"newsroom/{name}"
+        key = re.sub(r"[/.-]", "_", image)
+        templates = release["setValueTemplates"]
+        assert templates["image.repository"] == f"{{{{.IMAGE_REPO_{key}}}}}"
+        assert templates["image.tag"] == f"{{{{.IMAGE_TAG_{key}}}}}@{{{{.IMAGE_DIGEST_{key}}}}}"
+        chart = REPO / release["chartPath"]
+        assert (chart / "Chart.yaml").is_file(), f"{name}: {chart}"
+        assert release["chartPath"] == f"charts/{name}"
+        # The library is a symlink; `helm dep build` would vendor a second copy.
+        assert release["skipBuildDependencies"] is True
+        for values in release.get("valuesFiles", []):
+            assert (REPO / values).is_file(), f"{name}: {values}"
+        # Images come from the chart's default repository name, so `helm install`
+        # and skaffold deploy the same image names.
+        chart_values = yaml.safe_load((chart / "values.yaml").read_text())
+        assert chart_values["image"]["repository"] == f"newsroom/{name}"
         for forward in config.get("portForward", []):
             assert forward["resourceName"] == f"newsroom-{name}"
 
 
 def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[str, Any]]) -> None:
     for service in SERVICES:
-        (profile,) = [p for p in configs[service]["profiles"] if p["name"] == "dev"]
+        (profile,) = [p for p in configs[f"{service}-release"]["profiles"] if p["name"] == "dev"]
         assert profile["activation"] == [{"command": "dev"}]
         patches = {p["path"]: p["value"] for p in profile["patches"]}
         assert patches["/deploy/helm/releases/0/setValues"] == {"devMode": True}
@@ -120,8 +162,39 @@ def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[st
         assert "ARG APP_OWNER=root:root" in dockerfile
 
 
+def test_buildah_profile_builds_the_same_dockerfile(configs: dict[str, dict[str, Any]]) -> None:
+    """NEWSROOM_BUILDER=buildah: a custom builder on the Docker builder's own Dockerfile,
+    pushed (skaffold's custom builder without a Docker daemon works only with push)."""
+    for name in SERVICE_CHARTS:
+        config = configs[f"{name}-release"]
+        dockerfile = config["build"]["artifacts"][0]["docker"]["dockerfile"]
+        profiles = {p["name"]: p for p in config["profiles"]}
+        buildah = profiles["buildah"]
+        assert buildah["activation"] == [{"env": "NEWSROOM_BUILDER=^buildah$"}]
+        patches = {(p["op"], p["path"]): p.get("value") for p in buildah["patches"]}
+        assert ("remove", "/build/artifacts/0/docker") in patches
+        custom = patches[("add", "/build/artifacts/0/custom")]
+        assert custom["buildCommand"] == f"k8s/dev/skaffold-buildah {dockerfile} root:root"
+        # skaffold watches what the Dockerfile copies, as with the Docker builder.
+        assert custom["dependencies"] == {"dockerfile": {"path": dockerfile}}
+        assert patches[("add", "/build/local")] == {"push": True}
+        if name in SERVICES:
+            # Under `skaffold dev` the code is owned by the service user, as the dev profile
+            # asks of the Docker builder, so that file sync can replace it.
+            dev = profiles["dev-buildah"]
+            assert dev["requiresAllActivations"] is True
+            assert dev["activation"] == [
+                {"command": "dev"},
+                {"env": "NEWSROOM_BUILDER=^buildah$"},
+            ]
+            (patch,) = dev["patches"]
+            assert patch["value"] == f"k8s/dev/skaffold-buildah {dockerfile} 10001:10001"
+            order = [p["name"] for p in config["profiles"]]
+            assert order.index("dev") < order.index("buildah") < order.index("dev-buildah")
+
+
 def test_gateway_is_port_forwarded_to_8080(configs: dict[str, dict[str, Any]]) -> None:
-    assert configs["gateway"]["portForward"] == [
+    assert configs["gateway-release"]["portForward"] == [
         {
             "resourceType": "service",
             "resourceName": "newsroom-gateway",
@@ -137,7 +210,7 @@ def test_each_module_release_renders_valid_kubernetes(
     configs: dict[str, dict[str, Any]], helm: Helm, module: str, dev_profile: bool
 ) -> None:
     """What skaffold would install: the chart, its dev values, a built image reference."""
-    (release,) = configs[module]["deploy"]["helm"]["releases"]
+    (release,) = configs[f"{module}-release"]["deploy"]["helm"]["releases"]
     values: dict[str, Any] = {
         "image": {"repository": f"newsroom/{module}", "tag": "abc123@sha256:" + "0" * 64}
     }
