@@ -54,7 +54,10 @@ $(SKAFFOLD): $(SKAFFOLD_BUILT) Makefile
 	SKAFFOLD_CONFIG=$(CURDIR)/var/skaffold/config $@.partial config set --global collect-metrics false
 	mv $@.partial $@
 
-skaffold: $(SKAFFOLD)
+# skaffold runs helm even to build: the chart checks' pinned helm (.cache/deploy-tools/bin),
+# which the wrapper puts on PATH when there is no other.
+skaffold: $(SKAFFOLD) env
+	$(VENV)/bin/python -c 'import sys; sys.path.insert(0, "tests/deploy"); import deploy_support; deploy_support.ensure_helm()'
 
 up: env
 	$(VENV)/bin/newsroom-stack up
