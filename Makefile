@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold
+.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold cluster cluster-down
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -102,6 +102,16 @@ bench: env
 	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(VENV)/bin/newsroom-stack prepare
 	$(VENV)/bin/newsroom-bench $(BENCH_ARGS)
+
+# Issue 16: a single-node upstream Kubernetes on this machine (root; no Docker). The binaries are
+# built from the Go module proxy once and cached under .cache/cluster/; state and the kubeconfig
+# go to var/cluster/. `make cluster` returns when the node is Ready and `kubectl top nodes` answers.
+cluster: env
+	$(VENV)/bin/newsroom-cluster up
+
+# Stops what `make cluster` started (by PID) and removes its routes, rules, bridge and mounts.
+cluster-down: env
+	$(VENV)/bin/newsroom-cluster down
 
 clean:
 	rm -rf $(VENV) $(CURDIR)/.tools $(CURDIR)/var

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -76,8 +77,12 @@ class Client:
 
 
 @pytest.fixture(scope="session")
-def client(stack: Stack) -> Client:
-    """A client of the stack's gateway."""
+def client(request: pytest.FixtureRequest) -> Client:
+    """A client of the gateway: NEWSROOM_GATEWAY_URL's (a deployed platform, e.g. the local
+    cluster's http://127.0.0.1:30080 in `make k8s-test`), else the local stack's."""
+    if url := os.environ.get("NEWSROOM_GATEWAY_URL"):
+        return Client(url)
+    stack: Stack = request.getfixturevalue("stack")
     return Client(stack.gateway_url)
 
 

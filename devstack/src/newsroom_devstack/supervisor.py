@@ -439,6 +439,32 @@ def is_recorded_alive(record: Mapping[str, Any]) -> bool:
     return record.get("start_time") is None or int(fields[19]) == record["start_time"]
 
 
+def record_detached(pid: int, argv: Sequence[str], log_path: Path) -> dict[str, Any]:
+    """Return the record of a daemon that outlives us (the cluster's), as stop_record reads it."""
+    return {
+        "pid": pid,
+        "start_time": _start_time(pid),
+        "stop_signal": int(signal.SIGTERM),
+        "argv": list(argv),
+        "log": str(log_path),
+    }
+
+
+def stop_record(record: Mapping[str, Any], *, timeout: float = 30.0) -> None:
+    """Stop one recorded process by its PID; SIGKILL its group after timeout if it leads one."""
+    if not is_recorded_alive(record):
+        return
+    pid = int(record["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, int(record.get("stop_signal", signal.SIGTERM)))
+    _wait_gone([record], timeout)
+    fields = _proc_stat(pid)
+    if is_recorded_alive(record) and fields is not None and int(fields[2]) == pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        _wait_gone([record], 10.0)
+
+
 def read_state(path: Path) -> dict[str, Any] | None:
     """Return a stack's recorded state, None if there is none."""
     try:
