@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 
-from newsroom_devstack.postgres import PostgresCluster
+from newsroom_devstack.postgres import PostgresCluster, database_overrides
 from newsroom_devstack.services import SERVICE_NAMES
+from newsroom_devstack.supervisor import StartupError
 
 
 @pytest.fixture
@@ -34,7 +35,8 @@ def connect(url: str, *, database: str | None = None) -> psycopg2.extensions.con
 @pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_a_service_role_opens_its_own_database(cluster: PostgresCluster, service: str) -> None:
     url = cluster.database_url(service)
-    assert url.startswith(f"postgresql+psycopg2://{service}:")
+    # The plain form operators write; the services make it a psycopg2 URL themselves.
+    assert url.startswith(f"postgresql://{service}:")
     assert f"@127.0.0.1:{cluster.port}/{service}" in url
     conn = connect(url)
     try:
@@ -87,3 +89,18 @@ def test_a_restart_keeps_the_port_the_passwords_and_the_data(cluster: PostgresCl
             assert cur.fetchone() == (1,)
     finally:
         conn.close()
+
+
+def test_database_overrides_are_checked_as_the_services_check_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for service in SERVICE_NAMES:
+        monkeypatch.delenv(f"{service.upper()}_DATABASE_URL", raising=False)
+    monkeypatch.setenv("USERS_DATABASE_URL", "postgres://users:pw@db.example.com/users")
+    # Handed on as written: the services normalise it themselves.
+    assert database_overrides() == {"users": "postgres://users:pw@db.example.com/users"}
+
+    monkeypatch.setenv("VIEWS_DATABASE_URL", "mysql://views:s3cr3t-pw@db.example.com/views")
+    with pytest.raises(StartupError, match=r"^VIEWS_DATABASE_URL is a mysql:// URL") as caught:
+        database_overrides()
+    assert "s3cr3t-pw" not in str(caught.value)

@@ -24,6 +24,7 @@ from typing import Any
 
 from newsroom_bench import cpu, hello, load, memory, pipeline, profiles, report, seed
 from newsroom_bench.load import LoadResult, Scenario
+from newsroom_common.database_url import DatabaseUrlError, psycopg2_url
 from newsroom_devstack.gateway import UNLIMITED
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.stack import Stack, StackOptions
@@ -67,6 +68,18 @@ class Target:
     views_database_url: str | None
     articles_database_url: str | None
     processes: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def _database_url_from_env(variable: str) -> str | None:
+    """The URL in `variable`, if set, checked as the services check theirs."""
+    raw = os.environ.get(variable)
+    if not raw:
+        return None
+    try:
+        psycopg2_url(raw, variable=variable)
+    except DatabaseUrlError as error:
+        raise SystemExit(f"newsroom-bench: {error}") from None
+    return raw
 
 
 def start_stack(run_dir: Path, supervisor: Supervisor) -> tuple[Stack, Target]:
@@ -212,8 +225,8 @@ def run(args: argparse.Namespace) -> report.Results:
                 gateway_url=args.gateway_url,
                 views_url=args.gateway_url,
                 bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
-                views_database_url=os.environ.get("VIEWS_DATABASE_URL"),
-                articles_database_url=os.environ.get("ARTICLES_DATABASE_URL"),
+                views_database_url=_database_url_from_env("VIEWS_DATABASE_URL"),
+                articles_database_url=_database_url_from_env("ARTICLES_DATABASE_URL"),
             )
         else:
             _log(f"starting a stack in {run_dir}")

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import requests
 import sqlalchemy as sa
 
+from newsroom_common.database_url import psycopg2_url
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -218,7 +220,7 @@ def top_up(database_url: str, *, total: int, log: Callable[[str], None]) -> int:
     the seeded authors, but bypass the outbox: users and views never hear of them, which
     the list, feed and single-article measures do not need. Returns the rows added.
     """
-    engine = sa.create_engine(database_url)
+    engine = sa.create_engine(psycopg2_url(database_url))
     try:
         with engine.begin() as conn:
             have = int(conn.execute(sa.text("SELECT count(*) FROM articles")).scalar_one())
@@ -244,7 +246,7 @@ def settle(database_url: str) -> None:
     measured reads neither fetch heap pages an index-only scan would skip nor share the
     machine with autovacuum setting them: the database a long-running service reads.
     """
-    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(psycopg2_url(database_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("VACUUM (ANALYZE)"))

@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from newsroom_common.database_url import DatabaseUrlError, psycopg2_url
 from newsroom_devstack.net import LOOPBACK, free_port, port_is_free
 from newsroom_devstack.services import SERVICE_NAMES
 from newsroom_devstack.supervisor import Process, StartupError, Supervisor
@@ -77,8 +78,12 @@ def pg_bindir() -> Path:
 
 
 def database_url(*, role: str, password: str, port: int, database: str) -> str:
-    """Return the SQLAlchemy URL the services use (psycopg2 driver)."""
-    return f"postgresql+psycopg2://{role}:{password}@{LOOPBACK}:{port}/{database}"
+    """Return the URL handed to a service, in the plain form operators and CloudNativePG write.
+
+    The services turn it into their psycopg2 URL themselves (newsroom_common.database_url), so
+    the path a real installation takes is the one every local run and test takes too.
+    """
+    return f"postgresql://{role}:{password}@{LOOPBACK}:{port}/{database}"
 
 
 class PostgresCluster:
@@ -196,7 +201,7 @@ class PostgresCluster:
                 )
 
     def database_url(self, service: str) -> str:
-        """Return the SQLAlchemy URL a service uses: its own role on its own database."""
+        """Return the URL a service is given: its own role on its own database."""
         if service not in self.services:
             raise KeyError(f"no database for {service!r} (known: {', '.join(self.services)})")
         password = self._passwords()[service]
@@ -351,8 +356,21 @@ def postgres_from_env(root: Path, *, supervisor: Supervisor) -> Databases:
 
 
 def database_overrides(services: Sequence[str] = SERVICE_NAMES) -> dict[str, str]:
-    """Return the database URLs set in the environment (USERS_DATABASE_URL, ...)."""
-    return {s: url for s in services if (url := os.environ.get(f"{s.upper()}_DATABASE_URL"))}
+    """Return the database URLs set in the environment (USERS_DATABASE_URL, ...).
+
+    Each is checked here, so a URL the services cannot use stops the stack before anything
+    starts, with the services' own message.
+    """
+    overrides = {}
+    for service in services:
+        variable = f"{service.upper()}_DATABASE_URL"
+        if url := os.environ.get(variable):
+            try:
+                psycopg2_url(url, variable=variable)
+            except DatabaseUrlError as error:
+                raise StartupError(str(error)) from None
+            overrides[service] = url
+    return overrides
 
 
 def _reuse_port(port: int | None) -> int | None:

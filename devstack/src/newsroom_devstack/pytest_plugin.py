@@ -48,8 +48,8 @@ def devstack_supervisor(request: pytest.FixtureRequest) -> Iterator[Supervisor]:
 @pytest.fixture(scope="session")
 def postgres(devstack_supervisor: Supervisor) -> Iterator[Databases]:
     """PostgreSQL with one database and role per service; `.database_url(service)`."""
-    databases = postgres_from_env(devstack_supervisor.run_dir, supervisor=devstack_supervisor)
     with _clear_failure("PostgreSQL"):
+        databases = postgres_from_env(devstack_supervisor.run_dir, supervisor=devstack_supervisor)
         databases.start()
     yield databases
     cluster = databases if isinstance(databases, PostgresCluster) else databases.local

@@ -15,12 +15,17 @@ from pathlib import Path
 
 from newsroom_devstack.kafka import kafka_from_env
 from newsroom_devstack.paths import cache_dir, var_dir
-from newsroom_devstack.postgres import postgres_from_env
-from newsroom_devstack.supervisor import Supervisor
+from newsroom_devstack.postgres import database_overrides, postgres_from_env
+from newsroom_devstack.supervisor import StartupError, Supervisor
 
 
 def main() -> int:
     """Start the infrastructure, run the benchmark, stop everything."""
+    try:
+        database_overrides()  # a VIEWS_DATABASE_URL the service cannot use stops us here
+    except StartupError as error:
+        print(f"make bench-views: {error}", file=sys.stderr)
+        return 1
     run_dir = var_dir() / f"bench-{os.getpid()}"
     supervisor = Supervisor(run_dir)
     try:

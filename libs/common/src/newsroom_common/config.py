@@ -2,17 +2,23 @@
 
 A service declares a frozen dataclass of its settings and reads it with
 `load_settings(UsersSettings, prefix="USERS_")`. Field `database_url` is read
-from `USERS_DATABASE_URL`. Values typed `Secret` never show in `repr` or logs.
+from `USERS_DATABASE_URL`. Values typed `Secret` never show in `repr` or logs; a
+`DatabaseUrl` is checked and put in the form the services connect with as it is read, so a
+URL they cannot use stops the process at start, naming the variable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
+
+from newsroom_common.database_url import DatabaseUrlError, normalised_database_url
 
 S = TypeVar("S")
 
@@ -47,8 +53,30 @@ class Secret:
         return bool(self._value)
 
 
+class DatabaseUrl(Secret):
+    """A PostgreSQL URL as operators write it, held in the psycopg2 form (database_url.py).
+
+    Raises DatabaseUrlError for a URL the services cannot use, naming `variable`.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, value: str, *, variable: str = "the database URL") -> None:
+        super().__init__(normalised_database_url(value, variable=variable))
+
+
 class SettingsError(ValueError):
     """A setting is missing or cannot be parsed."""
+
+
+@contextlib.contextmanager
+def exit_on_settings_error(program: str) -> Iterator[None]:
+    """Stop the process with the error's one-line message (exit 2), not a traceback."""
+    try:
+        yield
+    except SettingsError as error:
+        print(f"{program}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _convert(raw: str, target: Any, name: str) -> Any:
@@ -71,6 +99,11 @@ def _convert(raw: str, target: Any, name: str) -> Any:
             return target(raw)
         except ValueError:
             raise SettingsError(f"{name}: expected {target.__name__}, got {raw!r}") from None
+    if target is DatabaseUrl:
+        try:
+            return DatabaseUrl(raw, variable=name)
+        except DatabaseUrlError as error:
+            raise SettingsError(str(error)) from None
     if target is Secret:
         return Secret(raw)
     return raw
@@ -112,7 +145,7 @@ def settings_env_names(cls: type[Any], *, prefix: str) -> set[str]:
 class ServiceSettings:
     """Settings every service has; a service subclasses it with its own fields."""
 
-    database_url: Secret
+    database_url: DatabaseUrl
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     log_level: str = "INFO"
     db_pool_size: int = 5

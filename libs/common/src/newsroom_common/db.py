@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from newsroom_common import metrics, telemetry
 from newsroom_common.config import ServiceSettings
+from newsroom_common.database_url import psycopg2_url
 
 # Set on engines whose connections commit each statement (see `create_engine`).
 AUTOCOMMIT = "newsroom_autocommit"
@@ -32,18 +33,20 @@ def create_engine(
     it, and psycopg2 lets go of the GIL even for a rollback with nothing to do (2% of
     a signed-in list's busy samples, waiting to get it back from the other threads).
     """
+    url = psycopg2_url(settings.database_url.get())
     engine = sa.create_engine(
-        settings.database_url.get(),
+        url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         # A restarted database leaves dead sockets in the pool: see _ping_idle_connections.
         pool_recycle=1800,
-        connect_args={
-            "connect_timeout": 3,
-            "application_name": application_name,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
-        },
+        connect_args=_connect_args(
+            url,
+            connect_timeout=3,
+            application_name=application_name,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        ),
         **({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}),
     )
     engine.update_execution_options(**{AUTOCOMMIT: autocommit})
@@ -52,6 +55,30 @@ def create_engine(
     metrics.instrument_pool(engine, pool_name=application_name)
     telemetry.instrument_engine(engine)
     return engine
+
+
+def _connect_args(
+    url: sa.URL, *, connect_timeout: int, application_name: str, statement_timeout_ms: int
+) -> dict[str, Any]:
+    """Our connection defaults, under what the URL's query says.
+
+    connect_args win over the URL's query in SQLAlchemy, so a default the URL sets itself
+    (connect_timeout, application_name) is left out, and the URL's `options` come after our
+    statement timeout: PostgreSQL applies the last `-c` for a setting, the operator's.
+    """
+    query = url.query
+    args: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("connect_timeout", connect_timeout),
+            ("application_name", application_name),
+        )
+        if key not in query
+    }
+    given = query.get("options", ())
+    given = (given,) if isinstance(given, str) else tuple(given)
+    args["options"] = " ".join((f"-c statement_timeout={statement_timeout_ms}", *given))
+    return args
 
 
 _UUID_OID = 2950

@@ -12,15 +12,31 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from newsroom_common import telemetry
+from newsroom_common.config import exit_on_settings_error
 
 log = logging.getLogger(__name__)
 
 
-def settings(*, service: str, prefix: str, default_port: int, wsgi_app: str) -> dict[str, Any]:
-    """gunicorn configuration for one service, from `<PREFIX>_*` variables."""
+def settings(
+    *,
+    service: str,
+    prefix: str,
+    default_port: int,
+    wsgi_app: str,
+    load_settings: Callable[[], object],
+) -> dict[str, Any]:
+    """gunicorn configuration for one service, from `<PREFIX>_*` variables.
+
+    `load_settings` reads the service's settings once here, in the master (it parses, never
+    connects): a missing or unusable value stops gunicorn with one line naming it, instead of
+    every worker failing to boot with a traceback.
+    """
+    with exit_on_settings_error(f"newsroom-{service}"):
+        load_settings()
     env = os.environ
     _prepare_metrics_dir(service)
 

@@ -8,6 +8,8 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.pool import NullPool
 
+from newsroom_common.database_url import psycopg2_url
+
 # Serialises migrations when several pods or instances start at once.
 MIGRATION_LOCK_KEY = 0x6D696772  # "migr"
 _TIMESTAMP = sa.DateTime(timezone=True)
@@ -17,7 +19,7 @@ def run_env(*, target_metadata: sa.MetaData) -> None:
     """The body of a service's migrations/env.py (online mode only)."""
     config = context.config
     url = str(config.attributes.get("url") or config.get_main_option("sqlalchemy.url"))
-    engine = sa.create_engine(url, poolclass=NullPool)
+    engine = sa.create_engine(psycopg2_url(url), poolclass=NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():

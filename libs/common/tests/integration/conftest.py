@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from newsroom_common.database_url import psycopg2_url
 from newsroom_common.tables import add_shared_tables
 
 
@@ -16,7 +17,7 @@ from newsroom_common.tables import add_shared_tables
 def schema_tables(postgres: Any) -> Iterator[tuple[sa.Engine, str, sa.Table, sa.Table]]:
     """An engine on the views database and fresh outbox/processed tables in their own schema."""
     schema = f"t_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(postgres.database_url("views"))
+    engine = sa.create_engine(psycopg2_url(postgres.database_url("views")))
     metadata = sa.MetaData(schema=schema)
     outbox, processed = add_shared_tables(metadata)
     with engine.begin() as conn:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from newsroom_common.consumer import ConsumerRunner
+from newsroom_common.database_url import psycopg2_url
 from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
 from newsroom_common.tables import add_shared_tables
@@ -25,7 +26,7 @@ def main() -> None:
     url, bootstrap, topic, schema, group = sys.argv[1:6]
     metadata = sa.MetaData(schema=schema)
     _, processed = add_shared_tables(metadata)
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(psycopg2_url(url))
 
     def handle(conn: Connection, events: Sequence[CloudEvent]) -> None:
         for event in events:

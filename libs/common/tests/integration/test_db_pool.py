@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from newsroom_common.database_url import psycopg2_url
 from newsroom_common.db import _ping_idle_connections
 
 pytestmark = pytest.mark.integration
@@ -18,10 +19,12 @@ def backend_pid(engine: sa.Engine) -> int:
 
 
 def test_an_idle_connection_killed_by_the_database_is_replaced_before_use(postgres: Any) -> None:
-    engine = sa.create_engine(postgres.database_url("views"), pool_size=1, max_overflow=0)
+    engine = sa.create_engine(
+        psycopg2_url(postgres.database_url("views")), pool_size=1, max_overflow=0
+    )
     # Every checkout counts as idle: the test needs no waiting.
     _ping_idle_connections(engine, idle_seconds=0.0)
-    other = sa.create_engine(postgres.database_url("views"), poolclass=sa.NullPool)
+    other = sa.create_engine(psycopg2_url(postgres.database_url("views")), poolclass=sa.NullPool)
     try:
         first = backend_pid(engine)
         with other.connect() as connection:
@@ -38,7 +41,9 @@ def test_an_idle_connection_killed_by_the_database_is_replaced_before_use(postgr
 def test_only_a_connection_idle_long_enough_is_pinged(
     postgres: Any, monkeypatch: pytest.MonkeyPatch, idle_seconds: float, pings: int
 ) -> None:
-    engine = sa.create_engine(postgres.database_url("views"), pool_size=1, max_overflow=0)
+    engine = sa.create_engine(
+        psycopg2_url(postgres.database_url("views")), pool_size=1, max_overflow=0
+    )
     _ping_idle_connections(engine, idle_seconds=idle_seconds)
     pinged: list[object] = []
     real_ping = engine.dialect.do_ping

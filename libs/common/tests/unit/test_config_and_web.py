@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy.exc
 from flask import Flask
 
-from newsroom_common.config import Secret, ServiceSettings, SettingsError, load_settings
+from newsroom_common.config import ServiceSettings, SettingsError, load_settings
 from newsroom_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from newsroom_common.http_client import CircuitBreaker
 from newsroom_common.web import create_base_app, json_body
@@ -36,7 +36,8 @@ def test_settings_read_prefixed_variables_and_mask_secrets() -> None:
     assert (settings.port, settings.debug, settings.hosts) == (8080, True, ("a", "b"))
     assert settings.kafka_bootstrap_servers == "k:9092"
     assert "hunter2" not in repr(settings)
-    assert settings.database_url == Secret("postgresql://u:hunter2@db/x")
+    # Read as operators write it, held as the psycopg2 URL the services connect with.
+    assert settings.database_url.get() == "postgresql+psycopg2://u:hunter2@db/x"
 
 
 def test_settings_errors_name_the_variable() -> None:
@@ -44,7 +45,9 @@ def test_settings_errors_name_the_variable() -> None:
         load_settings(DemoSettings, prefix="DEMO_", environ={})
     with pytest.raises(SettingsError, match="DEMO_PORT"):
         load_settings(
-            DemoSettings, prefix="DEMO_", environ={"DEMO_DATABASE_URL": "x", "DEMO_PORT": "eighty"}
+            DemoSettings,
+            prefix="DEMO_",
+            environ={"DEMO_DATABASE_URL": "postgresql://db/x", "DEMO_PORT": "eighty"},
         )
 
 

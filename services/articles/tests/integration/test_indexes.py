@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from newsroom_articles.adapters.articles import SqlArticleRepository, SqlTagRepository
 from newsroom_articles.domain.model import ArticleFilter, PageRequest
 from newsroom_articles.entrypoints.cli import MIGRATIONS
+from newsroom_common.database_url import psycopg2_url
 from newsroom_common.migrations import upgrade
 from newsroom_devstack.postgres import Databases
 
@@ -59,7 +60,9 @@ def seeded(postgres: Databases) -> Iterator[sa.Engine]:
     """A scratch schema with the articles tables and 100,000 articles."""
     url = postgres.database_url("articles")
     schema = f"explain_{os.getpid()}"
-    engine = sa.create_engine(url, connect_args={"options": f"-c search_path={schema}"})
+    engine = sa.create_engine(
+        psycopg2_url(url), connect_args={"options": f"-c search_path={schema}"}
+    )
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")

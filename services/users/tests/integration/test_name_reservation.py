@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from newsroom_common.database_url import psycopg2_url
 from newsroom_users.adapters.repositories import SqlUserRepository
 
 pytestmark = pytest.mark.integration
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_second_claim_of_a_name_waits_until_the_first_transaction_ends(postgres: Any) -> None:
     # Advisory locks need no table: the users database, migrated or not, is enough.
-    engine = sa.create_engine(postgres.database_url("users"))
+    engine = sa.create_engine(psycopg2_url(postgres.database_url("users")))
     email = f"held-{uuid.uuid4().hex[:10]}@example.com"
     contender: dict[str, Any] = {}
 

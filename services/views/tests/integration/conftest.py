@@ -24,7 +24,7 @@ import requests
 import sqlalchemy as sa
 from kafka import KafkaProducer
 
-from newsroom_common.config import Secret
+from newsroom_common.config import DatabaseUrl
 from newsroom_common.events import CloudEvent
 from newsroom_views.adapters.tables import metadata
 from newsroom_views.config import ViewsSettings
@@ -192,7 +192,7 @@ def readyz(probes: str) -> dict[str, Any]:
 def views(postgres: Any, kafka: Any, tmp_path: Path) -> Iterator[Views]:
     tag = uuid.uuid4().hex[:10]
     settings = ViewsSettings(
-        database_url=Secret(postgres.database_url("views")),
+        database_url=DatabaseUrl(postgres.database_url("views")),
         kafka_bootstrap_servers=kafka.bootstrap_servers,
         db_schema=f"t_{tag}",
         views_topic=f"test.views.{tag}",

@@ -13,6 +13,7 @@ from newsroom_articles.adapters.tables import outbox, processed_events
 from newsroom_articles.adapters.unit_of_work import SqlReplica
 from newsroom_articles.service_layer.replica import apply_users_events
 from newsroom_articles.topics import ARTICLES_DLT, USERS_EVENTS, USERS_REPLICA_GROUP
+from newsroom_common.config import exit_on_settings_error
 from newsroom_common.consumer import ConsumerRunner
 from newsroom_common.db import create_engine
 from newsroom_common.events import CloudEvent
@@ -67,4 +68,5 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="newsroom-articles")
     parser.add_argument("command", choices=["migrate", "relay", "consume"])
     args = parser.parse_args(argv)
-    {"migrate": migrate, "relay": relay, "consume": consume}[args.command]()
+    with exit_on_settings_error(parser.prog):
+        {"migrate": migrate, "relay": relay, "consume": consume}[args.command]()

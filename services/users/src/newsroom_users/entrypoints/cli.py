@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from newsroom_common.config import exit_on_settings_error
 from newsroom_common.logs import configure_logging
 from newsroom_common.migrations import upgrade
 from newsroom_common.runners import run_outbox_relay
@@ -33,4 +34,5 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="newsroom-users")
     parser.add_argument("command", choices=["migrate", "relay"])
     args = parser.parse_args(argv)
-    {"migrate": migrate, "relay": relay}[args.command]()
+    with exit_on_settings_error(parser.prog):
+        {"migrate": migrate, "relay": relay}[args.command]()

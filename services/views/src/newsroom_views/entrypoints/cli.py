@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from newsroom_common.config import exit_on_settings_error
 from newsroom_common.logs import configure_logging
 from newsroom_common.migrations import upgrade
 from newsroom_common.worker import StopFlag
@@ -108,4 +109,5 @@ def main(argv: list[str] | None = None) -> None:
     )
     bench_cmd.set_defaults(func=bench)
     args = parser.parse_args(argv)
-    sys.exit(args.func(args))
+    with exit_on_settings_error(parser.prog):
+        sys.exit(args.func(args))

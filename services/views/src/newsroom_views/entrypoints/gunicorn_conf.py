@@ -4,6 +4,7 @@ Run: `gunicorn -c python:newsroom_views.entrypoints.gunicorn_conf`.
 """
 
 from newsroom_common.gunicorn_config import settings
+from newsroom_views import config
 
 # gunicorn reads module-level names; the shared builder keeps every service's settings alike.
 globals().update(
@@ -12,5 +13,6 @@ globals().update(
         prefix="VIEWS_",
         default_port=8003,
         wsgi_app="newsroom_views.entrypoints.app:create_app()",
+        load_settings=config.load,
     )
 )
