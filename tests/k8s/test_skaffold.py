@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import signal
 import statistics
 import subprocess
@@ -26,8 +25,9 @@ from typing import IO, Any
 import pytest
 import requests
 
+from newsroom_devstack.cluster import Cluster
+
 REPO = Path(__file__).resolve().parents[2]
-KUBECONFIG = REPO / "var" / "cluster" / "kubeconfig"
 LOG_DIR = REPO / "var" / "log"
 README = REPO / "README.md"
 # Where a request through the gateway shows articles' code: the error of an unknown slug.
@@ -47,28 +47,6 @@ def readme_commands() -> list[str]:
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     assert block, "README: no ```sh block under 'Develop one service'"
     return [line for line in block.group(1).splitlines() if line.strip()]
-
-
-def cluster_answers() -> str | None:
-    """Why the cluster cannot be used, or None when its API server answers."""
-    if not KUBECONFIG.exists():
-        return f"no local cluster: {KUBECONFIG} is missing (make cluster)"
-    if not shutil.which("kubectl"):
-        return "kubectl is missing (make cluster installs it)"
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", str(KUBECONFIG), "get", "--raw", "/readyz"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    if result.returncode != 0:
-        return f"the local cluster's API server does not answer: {result.stderr.strip()}"
-    return None
-
-
-pytestmark = pytest.mark.skipif(
-    bool(reason := cluster_answers()), reason=reason or "the local cluster answers"
-)
 
 
 @dataclass(frozen=True)
@@ -213,7 +191,8 @@ class Skaffold:
 
 
 @pytest.fixture(scope="module")
-def env(commands: Commands) -> dict[str, str]:
+def env(commands: Commands, cluster: Cluster) -> dict[str, str]:
+    """The README's environment, after its setup commands (make skaffold images ...) ran."""
     for line in commands.setup:
         subprocess.run(["sh", "-c", line], cwd=REPO, check=True, timeout=1800)
     return commands.env
