@@ -134,15 +134,7 @@ def leftovers(env: dict[str, str]) -> list[str]:
 
 def delete_volumes(env: dict[str, str]) -> None:
     """The dev PostgreSQL and Kafka volumes outlive skaffold delete (by design): drop them."""
-    kubectl(
-        env,
-        "delete",
-        "pvc",
-        "-l",
-        "app.kubernetes.io/part-of=newsroom-dev",
-        "--ignore-not-found",
-        "--wait=false",
-    )
+    kubectl(env, "delete", "pvc", "data-postgres-0", "data-kafka-0", "--ignore-not-found")
 
 
 class Skaffold:
