@@ -20,9 +20,9 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/py
 env: $(VENV)/.synced
 
 # skaffold, built from the Go module proxy (the only place it can come from here) by the
-# wrapper module in devstack/cluster/go/skaffold, cached per version under .cache/skaffold/ and
-# run through .cache/bin/skaffold (below). The version stamp is what `skaffold version` and its schema
-# upgrade messages print; without it skaffold reports an empty version.
+# wrapper module in devstack/cluster/go/skaffold, cached per version under .cache/skaffold/
+# and run through .cache/bin/skaffold (below). The version stamp is what `skaffold version`
+# and its schema upgrade messages print; without it skaffold reports an empty version.
 SKAFFOLD_VERSION := v2.16.1
 SKAFFOLD_MODULE := github.com/GoogleContainerTools/skaffold/v2
 SKAFFOLD_BUILT := $(CURDIR)/.cache/skaffold/$(SKAFFOLD_VERSION)/skaffold
@@ -38,26 +38,36 @@ $(SKAFFOLD_BUILT): devstack/cluster/go/skaffold/go.mod devstack/cluster/go/skaff
 	  -o $@.partial $(SKAFFOLD_MODULE)/cmd/skaffold
 	mv $@.partial $@
 
+# skaffold v2.16.1 runs `helm version --client`, which helm 4 (the chart checks' helm) no longer
+# has: skaffold gets helm 3 of its own, from the Go module proxy, cached per version.
+HELM3_VERSION := v3.21.4
+HELM3 := $(CURDIR)/.cache/helm/$(HELM3_VERSION)/helm
+
+$(HELM3):
+	@command -v go >/dev/null || { echo "make skaffold: the Go toolchain (go) is missing; install Go 1.26 or newer" >&2; exit 1; }
+	mkdir -p $(@D)
+	GOBIN=$(@D) CGO_ENABLED=0 go install \
+	  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM3_VERSION)" \
+	  helm.sh/helm/v3/cmd/helm@$(HELM3_VERSION)
+
 # The command on PATH is a wrapper: skaffold turns telemetry on at first run and checks for
-# updates on every run, and no tool of ours may phone home. Its global config lives in var/
-# (not ~/.skaffold), with metrics collection off before the first real command runs.
-$(SKAFFOLD): $(SKAFFOLD_BUILT) Makefile
+# updates on every run, and no tool of ours may phone home. Its global config and build cache
+# live in var/skaffold (not ~/.skaffold), with metrics collection off before the first real
+# command runs; its helm is the helm 3 above.
+$(SKAFFOLD): $(SKAFFOLD_BUILT) $(HELM3) Makefile
 	mkdir -p $(@D) $(CURDIR)/var/skaffold
 	{ echo '#!/bin/sh'; \
 	  echo '# Written by `make skaffold`: skaffold $(SKAFFOLD_VERSION) with no telemetry and no update check.'; \
 	  echo 'export SKAFFOLD_CONFIG="$${SKAFFOLD_CONFIG:-$(CURDIR)/var/skaffold/config}"'; \
+	  echo 'export SKAFFOLD_CACHE_FILE="$${SKAFFOLD_CACHE_FILE:-$(CURDIR)/var/skaffold/cache}"'; \
 	  echo 'export SKAFFOLD_UPDATE_CHECK=false'; \
-	  echo '# helm (needed even to build) as the chart checks install it, when none is on PATH.'; \
-	  echo 'command -v helm >/dev/null || PATH="$$PATH:$(CURDIR)/.cache/deploy-tools/bin"'; \
+	  echo 'export PATH="$(dir $(HELM3)):$$PATH"'; \
 	  echo 'exec $(SKAFFOLD_BUILT) "$$@"'; } > $@.partial
 	chmod +x $@.partial
-	SKAFFOLD_CONFIG=$(CURDIR)/var/skaffold/config $@.partial config set --global collect-metrics false
+	$@.partial config set --config $(CURDIR)/var/skaffold/config --global collect-metrics false
 	mv $@.partial $@
 
-# skaffold runs helm even to build: the chart checks' pinned helm (.cache/deploy-tools/bin),
-# which the wrapper puts on PATH when there is no other.
-skaffold: $(SKAFFOLD) env
-	$(VENV)/bin/python -c 'import sys; sys.path.insert(0, "tests/deploy"); import deploy_support; deploy_support.ensure_helm()'
+skaffold: $(SKAFFOLD)
 
 up: env
 	$(VENV)/bin/newsroom-stack up

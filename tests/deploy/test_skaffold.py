@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,11 @@ from deploy_support import REPO, SERVICE_CHARTS, SERVICES, Helm, by_name, contai
 # Kept in the tree with its license and source (schemas/README.md): the suite reads nothing
 # outside the repository.
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "skaffold-v4beta13.schema.json"
-# The modules a developer names, and one building-block config per Helm release.
+# The modules a developer names; the building blocks: one config per image, one per release.
 DEVELOPED = SERVICE_CHARTS
+IMAGES = tuple(f"{name}-image" for name in SERVICE_CHARTS)
 RELEASES = tuple(f"{name}-release" for name in SERVICE_CHARTS)
-MODULES = ("infra", *RELEASES, *DEVELOPED, "all")
+MODULES = ("infra", *IMAGES, *RELEASES, *DEVELOPED, "all")
 
 
 @pytest.fixture(scope="module")
@@ -48,66 +48,70 @@ def test_the_schema_catches_a_misspelt_field(configs: dict[str, dict[str, Any]])
     assert list(validator.iter_errors(broken))
 
 
-def test_modules_and_one_config_per_release(configs: dict[str, dict[str, Any]]) -> None:
+def test_modules_and_their_building_blocks(configs: dict[str, dict[str, Any]]) -> None:
     assert tuple(configs) == MODULES
     for name in (*DEVELOPED, "all"):
-        # A module a developer names only composes releases: it builds and deploys nothing.
+        # A module a developer names only composes building blocks.
         assert set(configs[name]) == {"apiVersion", "kind", "metadata", "requires"}, name
+    for name in IMAGES:
+        assert set(configs[name]) == {"apiVersion", "kind", "metadata", "build", "profiles"}
+    for name in ("infra", *IMAGES, *RELEASES):
+        # Nothing is required with profiles either: skaffold rejects a config that two
+        # modules of one file require with different profiles, even when only one is asked for.
+        assert "requires" not in configs[name], name
 
 
-def required(config: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
-    """(config, active profiles) in the order skaffold deploys them."""
-    return [
-        (name, tuple(p["name"] for p in group.get("activeProfiles", [])))
-        for group in config.get("requires", [])
-        for name in group["configs"]
-    ]
+def required(config: dict[str, Any]) -> list[str]:
+    """The configs a module requires, in the order skaffold deploys them."""
+    for group in config["requires"]:
+        assert "activeProfiles" not in group
+    return [name for group in config["requires"] for name in group["configs"]]
 
 
 @pytest.mark.parametrize("module", DEVELOPED)
 def test_a_module_builds_only_what_it_develops(
     configs: dict[str, dict[str, Any]], module: str
 ) -> None:
-    """`skaffold dev -m articles`: infra first, the gateway last (nginx resolves its upstreams
-    when it starts), and every release but articles' own from images already built."""
+    """`skaffold dev -m articles`: articles' image alone; infra first, every release, the
+    gateway's last (nginx resolves its upstreams when it starts)."""
     order = required(configs[module])
-    assert order[0] == ("infra", ())
-    assert order[-1][0] == "gateway-release"
-    releases = dict(order[1:])
-    assert set(releases) == set(RELEASES)
-    for release, profiles in releases.items():
-        assert profiles == (() if release == f"{module}-release" else ("prebuilt",)), release
-    # infra and the release configs require nothing: the order above is the whole story.
-    for name in ("infra", *RELEASES):
-        assert "requires" not in configs[name], name
+    assert [n for n in order if n.endswith("-image")] == [f"{module}-image"]
+    deployed = [n for n in order if not n.endswith("-image")]
+    assert deployed[0] == "infra"
+    assert deployed[-1] == "gateway-release"
+    assert sorted(deployed[1:]) == sorted(RELEASES)
 
 
 def test_all_builds_everything(configs: dict[str, dict[str, Any]]) -> None:
     order = required(configs["all"])
-    assert order[0] == ("infra", ())
-    assert order[-1] == ("gateway-release", ())
-    assert sorted(order[1:]) == sorted((r, ()) for r in RELEASES)
+    assert sorted(n for n in order if n.endswith("-image")) == sorted(IMAGES)
+    deployed = [n for n in order if not n.endswith("-image")]
+    assert deployed[0] == "infra"
+    assert deployed[-1] == "gateway-release"
+    assert sorted(deployed[1:]) == sorted(RELEASES)
 
 
-def test_prebuilt_releases_run_the_registry_images(configs: dict[str, dict[str, Any]]) -> None:
-    """What `make images REGISTRY=...` pushes: <registry>/newsroom/<name>:latest."""
+def test_a_release_runs_the_image_built_in_the_run_else_the_registrys(
+    configs: dict[str, dict[str, Any]],
+) -> None:
+    """Built in this run: its tag@digest. Otherwise what `make images REGISTRY=...` pushed,
+    <registry>/newsroom/<name>:latest, pulled at every start so a new push shows."""
     for name in SERVICE_CHARTS:
-        (profile,) = [p for p in configs[f"{name}-release"]["profiles"] if p["name"] == "prebuilt"]
-        assert "activation" not in profile  # only ever asked for by name, from `requires`
-        patches = {p["path"]: p for p in profile["patches"]}
-        assert patches["/build"]["op"] == "remove"
-        templates = patches["/deploy/helm/releases/0/setValueTemplates"]["value"]
-        assert templates == {
-            "global.imageRegistry": '{{default "127.0.0.1:5000" .NEWSROOM_REGISTRY}}',
-            "image.tag": '{{default "latest" .NEWSROOM_IMAGE_TAG}}',
-        }
-        # A fresh `make images` is picked up by the next deploy, and dev mode stays off.
-        assert patches["/deploy/helm/releases/0/setValues"]["value"] == {
-            "image.pullPolicy": "Always"
-        }
-        # Last in the list: skaffold applies profiles named by `requires` after the ones that
-        # activate themselves (dev, buildah), so dropping the build comes after their patches.
-        assert configs[f"{name}-release"]["profiles"][-1] is profile
+        (release,) = configs[f"{name}-release"]["deploy"]["helm"]["releases"]
+        key = f".IMAGE_REPO_newsroom_{name}"
+        templates = release["setValueTemplates"]
+        assert templates["image.repository"] == (
+            f"{{{{if {key}}}}}{{{{{key}}}}}{{{{else}}}}"
+            f'{{{{default "127.0.0.1:5000" .NEWSROOM_REGISTRY}}}}/newsroom/{name}{{{{end}}}}'
+        )
+        assert templates["image.tag"] == (
+            f"{{{{if {key}}}}}{{{{.IMAGE_TAG_newsroom_{name}}}}}@"
+            f"{{{{.IMAGE_DIGEST_newsroom_{name}}}}}{{{{else}}}}"
+            f'{{{{default "latest" .NEWSROOM_IMAGE_TAG}}}}{{{{end}}}}'
+        )
+        assert templates["image.pullPolicy"] == (
+            f"{{{{if {key}}}}}IfNotPresent{{{{else}}}}Always{{{{end}}}}"
+        )
 
 
 def test_every_path_image_and_chart_exists(configs: dict[str, dict[str, Any]]) -> None:
@@ -116,16 +120,11 @@ def test_every_path_image_and_chart_exists(configs: dict[str, dict[str, Any]]) -
     (hook,) = configs["infra"]["deploy"]["kubectl"]["hooks"]["after"]
     assert (REPO / hook["host"]["command"][0]).is_file()
     for name in SERVICE_CHARTS:
-        config = configs[f"{name}-release"]
-        (artifact,) = config["build"]["artifacts"]
-        (release,) = config["deploy"]["helm"]["releases"]
+        (artifact,) = configs[f"{name}-image"]["build"]["artifacts"]
         assert (REPO / artifact["context"] / artifact["docker"]["dockerfile"]).is_file()
-        image = artifact["image"]
-        assert image == f"newsroom/{name}"
-        key = re.sub(r"[/.-]", "_", image)
-        templates = release["setValueTemplates"]
-        assert templates["image.repository"] == f"{{{{.IMAGE_REPO_{key}}}}}"
-        assert templates["image.tag"] == f"{{{{.IMAGE_TAG_{key}}}}}@{{{{.IMAGE_DIGEST_{key}}}}}"
+        assert artifact["image"] == f"newsroom/{name}"
+        config = configs[f"{name}-release"]
+        (release,) = config["deploy"]["helm"]["releases"]
         chart = REPO / release["chartPath"]
         assert (chart / "Chart.yaml").is_file(), f"{name}: {chart}"
         assert release["chartPath"] == f"charts/{name}"
@@ -143,10 +142,9 @@ def test_every_path_image_and_chart_exists(configs: dict[str, dict[str, Any]]) -
 
 def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[str, Any]]) -> None:
     for service in SERVICES:
-        (profile,) = [p for p in configs[f"{service}-release"]["profiles"] if p["name"] == "dev"]
+        (profile,) = [p for p in configs[f"{service}-image"]["profiles"] if p["name"] == "dev"]
         assert profile["activation"] == [{"command": "dev"}]
         patches = {p["path"]: p["value"] for p in profile["patches"]}
-        assert patches["/deploy/helm/releases/0/setValues"] == {"devMode": True}
         assert patches["/build/artifacts/0/docker/buildArgs"] == {"APP_OWNER": "10001:10001"}
         rules = patches["/build/artifacts/0/sync"]["manual"]
         for rule in rules:
@@ -156,6 +154,15 @@ def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[st
             assert (source_root / package / "__init__.py").is_file(), rule
             assert rule["dest"] == "/app/.venv/lib/python3.11/site-packages"
         assert {r["strip"] for r in rules} == {f"services/{service}/src/", "libs/common/src/"}
+        # devMode (writable root filesystem, reload) only for the service built in this run.
+        (release_dev,) = [
+            p for p in configs[f"{service}-release"]["profiles"] if p["name"] == "dev"
+        ]
+        assert release_dev["activation"] == [{"command": "dev"}]
+        (patch,) = release_dev["patches"]
+        assert patch["path"] == "/deploy/helm/releases/0/setValueTemplates/devMode"
+        key = f".IMAGE_REPO_newsroom_{service}"
+        assert patch["value"] == f"{{{{if {key}}}}}true{{{{else}}}}false{{{{end}}}}"
         # The image really is Python 3.11 and installs into /app/.venv.
         dockerfile = (REPO / "services" / service / "Dockerfile").read_text()
         assert "python:3.11." in dockerfile
@@ -167,7 +174,7 @@ def test_buildah_profile_builds_the_same_dockerfile(configs: dict[str, dict[str,
     """NEWSROOM_BUILDER=buildah: a custom builder on the Docker builder's own Dockerfile,
     pushed (skaffold's custom builder without a Docker daemon works only with push)."""
     for name in SERVICE_CHARTS:
-        config = configs[f"{name}-release"]
+        config = configs[f"{name}-image"]
         dockerfile = config["build"]["artifacts"][0]["docker"]["dockerfile"]
         profiles = {p["name"]: p for p in config["profiles"]}
         buildah = profiles["buildah"]
@@ -181,7 +188,8 @@ def test_buildah_profile_builds_the_same_dockerfile(configs: dict[str, dict[str,
         assert patches[("add", "/build/local")] == {"push": True}
         if name in SERVICES:
             # Under `skaffold dev` the code is owned by the service user, as the dev profile
-            # asks of the Docker builder, so that file sync can replace it.
+            # asks of the Docker builder, so that file sync can replace it. skaffold applies
+            # the profiles that activate themselves in the order they are listed.
             dev = profiles["dev-buildah"]
             assert dev["requiresAllActivations"] is True
             assert dev["activation"] == [
@@ -190,8 +198,7 @@ def test_buildah_profile_builds_the_same_dockerfile(configs: dict[str, dict[str,
             ]
             (patch,) = dev["patches"]
             assert patch["value"] == f"k8s/dev/skaffold-buildah {dockerfile} 10001:10001"
-            order = [p["name"] for p in config["profiles"]]
-            assert order.index("dev") < order.index("buildah") < order.index("dev-buildah")
+            assert list(profiles) == ["dev", "buildah", "dev-buildah"]
 
 
 def test_gateway_is_port_forwarded_to_8080(configs: dict[str, dict[str, Any]]) -> None:
