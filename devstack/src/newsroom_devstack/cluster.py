@@ -1128,11 +1128,10 @@ def leftovers(layout: Layout | None = None) -> list[str]:
     """Return what of a cluster is still on this machine (empty after a clean `down`)."""
     layout = layout or Layout.default()
     found = []
-    ours = (str(layout.root), str(layout.cache))
     for pid, argv in _processes():
-        if pid != os.getpid() and any(
-            part.startswith(ours) or any(o in part for o in ours) for part in argv
-        ):
+        # A binary we built and started, or a daemon (etcd, containerd, a shim) run on our state.
+        started = argv and argv[0].startswith(str(layout.cache))
+        if pid != os.getpid() and (started or any(str(layout.root) in part for part in argv)):
             found.append(f"process {pid}: {shlex.join(argv)[:200]}")
     routes = _run(["ip", "route", "show"], check=False).stdout
     for cidr in (SERVICE_CIDR, POD_CIDR, NODE_POD_CIDR):
@@ -1173,6 +1172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "leftovers", help="list what of a cluster is left on this machine (exit 1 if any)"
     )
     commands.add_parser("build", help="build (or find cached) the cluster's binaries")
+    deploy = commands.add_parser("deploy", help="the dev infrastructure and the platform (helm)")
+    deploy.add_argument("--helm", type=Path, required=True, help="the helm binary to use")
     args = parser.parse_args(argv)
     cluster = Cluster()
     try:
@@ -1190,6 +1191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             left = leftovers()
             print("\n".join(left) if left else "nothing of the cluster is left")
             return 1 if left else 0
+        elif args.command == "deploy":
+            # Imported here: cluster_deploy imports this module.
+            from newsroom_devstack.cluster_deploy import deploy as deploy_platform
+
+            deploy_platform(args.helm)
         else:
             ensure_binaries(cluster.layout)
     except ClusterError as error:

@@ -431,6 +431,11 @@ def _start_time(pid: int) -> int | None:
     return int(fields[19]) if fields is not None else None
 
 
+def start_time_of(pid: int) -> int | None:
+    """Return a process's start time (clock ticks since boot), to tell it from a reused PID."""
+    return _start_time(pid)
+
+
 def is_recorded_alive(record: Mapping[str, Any]) -> bool:
     """Tell whether a recorded process still runs, and is the same process (not a reused PID)."""
     fields = _proc_stat(int(record["pid"]))

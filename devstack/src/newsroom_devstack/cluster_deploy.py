@@ -1,0 +1,113 @@
+"""`newsroom-cluster deploy`: the platform on the local cluster, as the README tells a user.
+
+The images are pushed to 127.0.0.1:5000 beforehand (`make images REGISTRY=127.0.0.1:5000`,
+which `make deploy` runs first). Then: the dev PostgreSQL and Kafka of k8s/dev on our own images
+(k8s/dev/local), waited for; then `helm upgrade --install newsroom charts/newsroom --wait
+--timeout ...` with k8s/dev/values/local-cluster.yaml; then the gateway's NodePort answers on
+http://127.0.0.1:30080.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from newsroom_devstack.cluster import Cluster, ClusterError
+from newsroom_devstack.net import http_ok
+from newsroom_devstack.paths import repo_root
+
+NAMESPACE = "newsroom"
+RELEASE = "newsroom"
+GATEWAY_URL = "http://127.0.0.1:30080"
+HELM_TIMEOUT = "10m"
+
+
+def values_file() -> Path:
+    """The values of the local cluster's install."""
+    return repo_root() / "k8s" / "dev" / "values" / "local-cluster.yaml"
+
+
+def helm_install_command(helm: Path, kubeconfig: Path, *extra: str) -> list[str]:
+    """The `helm upgrade --install` the README shows, with the local cluster's values."""
+    return [
+        str(helm),
+        f"--kubeconfig={kubeconfig}",
+        "upgrade",
+        "--install",
+        RELEASE,
+        str(repo_root() / "charts" / "newsroom"),
+        f"--namespace={NAMESPACE}",
+        "--create-namespace",
+        f"--values={values_file()}",
+        "--wait",
+        f"--timeout={HELM_TIMEOUT}",
+        *extra,
+    ]
+
+
+def _step(title: str, argv: Sequence[str], *, timeout: float, input_text: str | None = None) -> str:
+    print(f"deploy: {title}", flush=True)
+    try:
+        result = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            input=input_text,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise ClusterError(
+            f"{title}: {shlex.join(argv)} did not finish in {timeout:.0f}s"
+        ) from error
+    if result.returncode != 0:
+        raise ClusterError(f"{title} failed: {shlex.join(argv)}\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def deploy(helm: Path, *, extra_values: Sequence[str] = ()) -> float:
+    """Deploy the dev infrastructure and the platform; return the seconds `helm` took."""
+    cluster = Cluster()
+    if not cluster.running("kube-apiserver") or not cluster.running("kubelet"):
+        raise ClusterError("no local cluster runs: `make cluster` starts one")
+    kubectl = [str(cluster.layout.kube("kubectl")), f"--kubeconfig={cluster.layout.kubeconfig}"]
+    namespace = _step(
+        f"namespace {NAMESPACE}",
+        [*kubectl, "create", "namespace", NAMESPACE, "--dry-run=client", "-o", "yaml"],
+        timeout=60,
+    )
+    _step(
+        f"namespace {NAMESPACE}", [*kubectl, "apply", "-f", "-"], timeout=60, input_text=namespace
+    )
+    infra = repo_root() / "k8s" / "dev" / "local"
+    _step(
+        "dev PostgreSQL and Kafka (k8s/dev/local)",
+        [*kubectl, "-n", NAMESPACE, "apply", "-k", str(infra)],
+        timeout=120,
+    )
+    for workload in ("statefulset/postgres", "statefulset/kafka"):
+        _step(
+            f"waiting for {workload}",
+            [*kubectl, "-n", NAMESPACE, "rollout", "status", workload, "--timeout=300s"],
+            timeout=330,
+        )
+    started = time.monotonic()
+    _step(
+        f"helm upgrade --install {RELEASE} (--wait --timeout {HELM_TIMEOUT})",
+        helm_install_command(helm, cluster.layout.kubeconfig, *extra_values),
+        timeout=900,
+    )
+    helm_seconds = time.monotonic() - started
+    deadline = time.monotonic() + 120
+    while not http_ok(f"{GATEWAY_URL}/api/tags"):
+        if time.monotonic() >= deadline:
+            raise ClusterError(
+                f"the gateway does not answer {GATEWAY_URL}/api/tags 200 within 120s after the "
+                f"install; see `kubectl -n {NAMESPACE} logs deploy/newsroom-gateway`"
+            )
+        time.sleep(1)
+    print(f"deploy: the platform answers at {GATEWAY_URL} (helm took {helm_seconds:.0f}s)")
+    return helm_seconds

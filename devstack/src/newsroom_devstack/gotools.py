@@ -1,0 +1,94 @@
+"""Go programs the tooling needs, built once from the Go module proxy at a pinned version.
+
+Each lands in .cache/go-bin/<name>-<version>/<name>; Go's own module and build caches
+(~/go/pkg/mod, ~/.cache/go-build) are reused across versions and clones.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsroom_devstack.paths import cache_dir
+
+
+class GoToolError(RuntimeError):
+    """Go is missing or a build failed."""
+
+
+@dataclass(frozen=True)
+class GoTool:
+    """A `go install`-able command at a pinned module version."""
+
+    name: str
+    package: str
+    version: str
+
+    def path(self) -> Path:
+        """Return where the built binary lives."""
+        return cache_dir() / "go-bin" / f"{self.name}-{self.version}" / self.name
+
+
+# The OCI registry of `make registry` (CNCF distribution, the one Docker's registry image runs).
+REGISTRY = GoTool("registry", "github.com/distribution/distribution/v3/cmd/registry", "v3.1.2")
+# SBOMs of the images.
+SYFT = GoTool("syft", "github.com/anchore/syft/cmd/syft", "v1.57.2")
+
+
+def go_binary() -> str:
+    """Return the go command, or say how to get one."""
+    if found := shutil.which("go"):
+        return found
+    if Path("/usr/local/go/bin/go").is_file():
+        return "/usr/local/go/bin/go"
+    raise GoToolError(
+        "missing tool: go (1.23 or newer) builds the registry and syft from the Go module "
+        "proxy; install Go from your distribution or put it on PATH"
+    )
+
+
+def ensure(tool: GoTool, *, log: object = print) -> Path:
+    """Return the binary of tool, building it on first use (a few minutes, once)."""
+    target = tool.path()
+    if target.is_file():
+        return target
+    target.parent.parent.mkdir(parents=True, exist_ok=True)
+    # Two builds at once (a test session beside `make images`) would share the partial dir.
+    with (target.parent.parent / f".{tool.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file():
+            return target
+        return _build(tool, target, log=log)
+
+
+def _build(tool: GoTool, target: Path, *, log: object) -> Path:
+    go = go_binary()
+    partial = target.parent.with_name(target.parent.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    if callable(log):
+        log(f"building {tool.name} {tool.version} with Go into {target} (once)")
+    # Static binaries: they also go into images FROM scratch, and one CGO setting for every
+    # tool lets them share Go's build cache.
+    env = {**os.environ, "GOBIN": str(partial), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+    result = subprocess.run(
+        [go, "install", "-trimpath", f"{tool.package}@{tool.version}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    built = partial / tool.name
+    if result.returncode != 0 or not built.is_file():
+        shutil.rmtree(partial, ignore_errors=True)
+        raise GoToolError(
+            f"go install {tool.package}@{tool.version} failed:\n{result.stdout}{result.stderr}"
+        )
+    shutil.rmtree(target.parent, ignore_errors=True)
+    partial.rename(target.parent)
+    return target
