@@ -43,6 +43,15 @@ $(SKAFFOLD_BUILT): devstack/cluster/go/skaffold/go.mod devstack/cluster/go/skaff
 HELM3_VERSION := v3.21.4
 HELM3 := $(CURDIR)/.cache/helm/$(HELM3_VERSION)/helm
 
+# kustomize for skaffold's kustomize renderer (infra on the local cluster: k8s/dev/local).
+KUSTOMIZE_VERSION := v5.8.1
+KUSTOMIZE := $(CURDIR)/.cache/kustomize/$(KUSTOMIZE_VERSION)/kustomize
+
+$(KUSTOMIZE):
+	mkdir -p $(@D)
+	GOBIN=$(@D) CGO_ENABLED=0 go install -ldflags "-s -w" \
+	  sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
 $(HELM3):
 	@command -v go >/dev/null || { echo "make skaffold: the Go toolchain (go) is missing; install Go 1.26 or newer" >&2; exit 1; }
 	mkdir -p $(@D)
@@ -53,15 +62,15 @@ $(HELM3):
 # The command on PATH is a wrapper: skaffold turns telemetry on at first run and checks for
 # updates on every run, and no tool of ours may phone home. Its global config and build cache
 # live in var/skaffold (not ~/.skaffold), with metrics collection off before the first real
-# command runs; its helm is the helm 3 above.
-$(SKAFFOLD): $(SKAFFOLD_BUILT) $(HELM3) Makefile
+# command runs; its helm and kustomize are the ones above.
+$(SKAFFOLD): $(SKAFFOLD_BUILT) $(HELM3) $(KUSTOMIZE) Makefile
 	mkdir -p $(@D) $(CURDIR)/var/skaffold
 	{ echo '#!/bin/sh'; \
 	  echo '# Written by `make skaffold`: skaffold $(SKAFFOLD_VERSION) with no telemetry and no update check.'; \
 	  echo 'export SKAFFOLD_CONFIG="$${SKAFFOLD_CONFIG:-$(CURDIR)/var/skaffold/config}"'; \
 	  echo 'export SKAFFOLD_CACHE_FILE="$${SKAFFOLD_CACHE_FILE:-$(CURDIR)/var/skaffold/cache}"'; \
 	  echo 'export SKAFFOLD_UPDATE_CHECK=false'; \
-	  echo 'export PATH="$(dir $(HELM3)):$$PATH"'; \
+	  echo 'export PATH="$(dir $(HELM3)):$(dir $(KUSTOMIZE)):$$PATH"'; \
 	  echo 'exec $(SKAFFOLD_BUILT) "$$@"'; } > $@.partial
 	chmod +x $@.partial
 	$@.partial config set --config $(CURDIR)/var/skaffold/config --global collect-metrics false
