@@ -25,6 +25,11 @@ BUILDABLE = tuple(i.name for i in images.IMAGES if i.name in (*images.SERVICE_PO
 
 def build_and_push(name: str, reference: str, *, app_owner: str | None, push: bool) -> str:
     """Build image `name` as `make images` does and push it to `reference`; return the latter."""
+    if not push:
+        raise ToolError(
+            "skaffold asked for an image in a Docker daemon (PUSH_IMAGE is not true): the buildah "
+            "builder can only push; run skaffold with --default-repo <registry>"
+        )
     (image,) = [i for i in images.IMAGES if i.name == name]
     if app_owner:
         image = dataclasses.replace(image, build_args={**image.build_args, "APP_OWNER": app_owner})
@@ -34,11 +39,6 @@ def build_and_push(name: str, reference: str, *, app_owner: str | None, push: bo
         containers.require_tools(["mmdebstrap"])
     base_ref = images.build_base(base).ref
     built = images.build_image(image, base_ref)
-    if not push:
-        raise ToolError(
-            "skaffold asked for an image in a Docker daemon (PUSH_IMAGE is not true): the buildah "
-            "builder can only push; run skaffold with --default-repo <registry>"
-        )
     # Plain HTTP: the local registry listens on the loopback without a certificate.
     containers.run(
         ["buildah", "push", "--tls-verify=false", built.ref, f"docker://{reference}"],
