@@ -22,14 +22,15 @@ from deploy_support import REPO, SERVICE_CHARTS, TOOLS_DIR, Helm, load_yaml_docu
 SKAFFOLD = REPO / ".cache" / "bin" / "skaffold"
 REGISTRY = "127.0.0.1:5000"
 DIGEST = "sha256:" + "0" * 64
+# The first test waits for `make skaffold`, which builds skaffold, helm 3 and kustomize cold.
+pytestmark = pytest.mark.timeout(3600)
 INFRA = ("k8s/dev/secrets.yaml", "k8s/dev/postgres.yaml", "k8s/dev/kafka.yaml")
 
 
 @pytest.fixture(scope="module")
 def skaffold(helm: Helm) -> Path:
-    """The skaffold of `make skaffold` (built on first use: several minutes cold)."""
-    if not SKAFFOLD.exists():
-        subprocess.run(["make", "-s", "skaffold"], cwd=REPO, check=True)
+    """The skaffold of `make skaffold` (idempotent; the first build takes several minutes)."""
+    subprocess.run(["make", "-s", "skaffold"], cwd=REPO, check=True, timeout=3600)
     return SKAFFOLD
 
 
