@@ -220,7 +220,9 @@ def test_infra_on_the_local_cluster_runs_our_images(configs: dict[str, dict[str,
     assert profile["activation"] == [{"kubeContext": "newsroom"}]
     patches = {(p["op"], p["path"]): p.get("value") for p in profile["patches"]}
     assert ("remove", "/manifests/rawYaml") in patches
-    assert patches[("add", "/manifests/kustomize")] == {"paths": ["k8s/dev/local"]}
+    kustomize = patches[("add", "/manifests/kustomize")]
+    assert kustomize["paths"] == ["k8s/dev/local"]
+    assert kustomize["buildArgs"] == ["--load-restrictor=LoadRestrictionsNone"]
     local = yaml.safe_load((REPO / "k8s/dev/local/kustomization.yaml").read_text())
     assert [REPO / "k8s/dev/local" / r for r in local["resources"]] == [
         REPO / "k8s/dev/local" / ".." / Path(p).name

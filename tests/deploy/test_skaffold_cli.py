@@ -19,7 +19,7 @@ import pytest
 import yaml
 from deploy_support import REPO, SERVICE_CHARTS, TOOLS_DIR, Helm, load_yaml_documents
 
-SKAFFOLD = REPO / ".cache" / "bin" / "skaffold"
+SKAFFOLD = Path(REPO, ".cache", "bin", "skaffold")
 REGISTRY = "127.0.0.1:5000"
 DIGEST = "sha256:" + "0" * 64
 # The first test waits for `make skaffold`, which builds skaffold, helm 3 and kustomize cold.
@@ -34,14 +34,16 @@ def skaffold(helm: Helm) -> Path:
     return SKAFFOLD
 
 
-def run(skaffold: Path, helm: Helm, *args: str, builder: str = "") -> str:
+def run(
+    skaffold: Path, helm: Helm, *args: str, builder: str = "", kubeconfig: Path | None = None
+) -> str:
     """skaffold's standard output for `args`, from the repository root, offline."""
     env = {
         **helm.env,
         "PATH": f"{helm.binary.parent}:{os.environ['PATH']}",
         "NEWSROOM_BUILDER": builder,
-        # A kubeconfig with no cluster: nothing may depend on one.
-        "KUBECONFIG": str(TOOLS_DIR / "no-cluster-kubeconfig"),
+        # By default a kubeconfig that does not exist: nothing may depend on a cluster.
+        "KUBECONFIG": str(kubeconfig or TOOLS_DIR / "no-cluster-kubeconfig"),
     }
     env.pop("NEWSROOM_REGISTRY", None)
     env.pop("NEWSROOM_IMAGE_TAG", None)
@@ -114,7 +116,7 @@ def built(names: tuple[str, ...]) -> Path:
             for name in names
         ]
     }
-    path = TOOLS_DIR / f"skaffold-build-{'-'.join(names)}.json"
+    path = Path(TOOLS_DIR, f"skaffold-build-{'-'.join(names)}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(builds))
     return path
@@ -180,6 +182,8 @@ def test_render_is_what_helm_template_renders(
         "-m",
         module,
         "--offline=true",
+        # The tag@digest of the build file as it is: there is no registry to ask.
+        "--digest-source=tag",
         "-a",
         str(built(developed)),
         builder="buildah",
@@ -187,3 +191,48 @@ def test_render_is_what_helm_template_renders(
     rendered = [doc for doc in yaml.safe_load_all(text) if doc]
     expected = helm_equivalent(helm, developed, SERVICE_CHARTS)
     assert normalised(rendered) == normalised(expected)
+
+
+def test_on_the_local_clusters_context_infra_runs_our_images(skaffold: Path, helm: Helm) -> None:
+    """kube-context `newsroom` (make cluster): infra is k8s/dev/local, which pulls PostgreSQL and
+    Kafka from the local registry instead of Docker Hub; nothing else changes."""
+    kubeconfig = TOOLS_DIR / "newsroom-context-kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                # Never contacted: render is offline.
+                "clusters": [{"name": "newsroom", "cluster": {"server": "https://127.0.0.1:9"}}],
+                "users": [{"name": "admin", "user": {}}],
+                "contexts": [
+                    {"name": "newsroom", "context": {"cluster": "newsroom", "user": "admin"}}
+                ],
+                "current-context": "newsroom",
+            }
+        )
+    )
+    text = run(
+        skaffold,
+        helm,
+        "render",
+        "-m",
+        "articles",
+        "--offline=true",
+        "--digest-source=tag",
+        "-a",
+        str(built(("articles",))),
+        builder="buildah",
+        kubeconfig=kubeconfig,
+    )
+    rendered = [doc for doc in yaml.safe_load_all(text) if doc]
+    images = {
+        c["image"]
+        for obj in rendered
+        if obj["kind"] == "StatefulSet"
+        for c in obj["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {f"{REGISTRY}/newsroom/postgres:latest", f"{REGISTRY}/newsroom/kafka:latest"}
+    expected = helm_equivalent(helm, ("articles",), SERVICE_CHARTS)
+    others = [o for o in rendered if o["kind"] != "StatefulSet"]
+    assert normalised(others) == normalised([o for o in expected if o["kind"] != "StatefulSet"])
