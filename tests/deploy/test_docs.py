@@ -46,7 +46,8 @@ def test_the_doc_has_the_install_and_develop_steps() -> None:
     for step in (
         "kubectl -n newsroom apply -f k8s/examples/postgres.yaml",
         "kubectl -n newsroom apply -f k8s/examples/kafka.yaml",
-        "helm install newsroom charts/newsroom --namespace newsroom",
+        # --wait --timeout: a plain install returns before the pods run and hides failing ones.
+        "helm upgrade --install newsroom charts/newsroom --namespace newsroom",
         "skaffold dev -m articles",
     ):
         assert any(line.startswith(step) for line in lines), step
@@ -55,8 +56,15 @@ def test_the_doc_has_the_install_and_develop_steps() -> None:
 @pytest.fixture(scope="module")
 def installed(helm: Helm) -> list[dict[str, Any]]:
     """What the doc's `helm install` renders (same chart, same --set flags)."""
-    (install,) = [c for c in commands() if c[:2] == ["helm", "install"]]
-    args = strip_namespace(install[2:])
+    (install,) = [c for c in commands() if c[:4] == ["helm", "upgrade", "--install", "newsroom"]]
+    assert "--wait" in install, "the install must wait for the pods (--wait --timeout)"
+    assert "--timeout" in install, "the install must bound its wait (--timeout)"
+    args = strip_namespace(install[3:])
+    # --wait and --timeout shape the install, not what it renders.
+    timeout_at = args.index("--timeout")
+    args = [
+        a for i, a in enumerate(args) if a != "--wait" and i not in (timeout_at, timeout_at + 1)
+    ]
     release, chart, flags = args[0], args[1], args[2:]
     flags = [f.replace("$REGISTRY", "registry.example.com/newsroom-team") for f in flags]
     return helm.template(REPO / chart, release=release, extra=flags)
@@ -95,7 +103,7 @@ def test_every_command_is_one_the_checks_understand() -> None:
         ("kubectl", "wait"),
         ("openssl", "genpkey"),
         ("kubectl", "create", "secret", "generic"),
-        ("helm", "install"),
+        ("helm", "upgrade", "--install", "newsroom"),
         ("helm", "upgrade", "newsroom"),
         ("helm", "test"),
         ("kubectl", "port-forward"),

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsroom_devstack import cluster_images, cluster_pki
+from newsroom_devstack import cluster_images, cluster_pki, registry
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.supervisor import is_recorded_alive, record_detached, stop_record
 
@@ -486,8 +486,9 @@ class Cluster:
             ("kube-apiserver", self._apiserver),
             ("kube-controller-manager", self._controller_manager),
             ("kube-scheduler", self._scheduler),
-            ("containerd", self._containerd),
+            ("registry on 127.0.0.1:5000", self._registry),
             ("cluster images (pause, CoreDNS, metrics-server)", self._images),
+            ("containerd", self._containerd),
             ("kubelet", self._kubelet),
             ("kube-proxy", self._kube_proxy),
             ("node Ready", self._node_ready),
@@ -713,12 +714,26 @@ class Cluster:
             ports=[("127.0.0.1", 10259)],
         )
 
+    def _registry(self) -> None:
+        # The images' registry (make registry): started here unless it runs already, and then
+        # stopped by `down` only if we started it.
+        try:
+            if registry.running() is None:
+                registry.start(port=5000)
+                self.state["registry_started"] = True
+                self._save()
+            elif not registry.answers(cluster_images.REGISTRY):
+                raise ClusterError(
+                    f"the registry runs but {cluster_images.REGISTRY} does not answer"
+                )
+        except registry.RegistryError as error:
+            raise ClusterError(f"registry: {error}") from error
+
     def _images(self) -> None:
         try:
-            archives = cluster_images.cluster_image_archives(
+            cluster_images.ensure_cluster_images(
                 self.layout.cache, COREDNS_VERSION, METRICS_SERVER_VERSION
             )
-            cluster_images.import_into_containerd(self.layout.containerd_socket, archives)
         except cluster_images.ImageError as error:
             raise ClusterError(str(error)) from error
 
@@ -958,6 +973,9 @@ class Cluster:
                     _say(f"stopping {name} (pid {processes[name]['pid']})")
                     stop_record(processes[name], timeout=30)
         self._stop_shims()
+        if self.state.get("registry_started"):
+            _say("stopping the registry `make cluster` started")
+            registry.stop()
         if self.layout.kube("kube-proxy").exists():
             _run([str(self.layout.kube("kube-proxy")), "--cleanup"], check=False)
         _remove_chains()

@@ -9,9 +9,12 @@ http://127.0.0.1:30080.
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +26,51 @@ NAMESPACE = "newsroom"
 RELEASE = "newsroom"
 GATEWAY_URL = "http://127.0.0.1:30080"
 HELM_TIMEOUT = "10m"
+REGISTRY = "127.0.0.1:5000"
+CHART_IMAGES = ("users", "articles", "views", "gateway")
+_MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+
+
+def _registry_get(path: str, *, method: str = "GET") -> tuple[dict[str, str], bytes]:
+    # Always our own registry on the loopback.
+    request = urllib.request.Request(
+        f"http://{REGISTRY}{path}", method=method, headers={"Accept": _MANIFEST_TYPES}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return dict(answer.headers), answer.read()
+    except (urllib.error.URLError, OSError) as error:
+        raise ClusterError(f"the registry {REGISTRY} did not answer {path}: {error}") from error
+
+
+def pushed_tag(name: str) -> str:
+    """The content tag `make images` pushed for newsroom/<name>: the one `latest` points to."""
+    repository = f"newsroom/{name}"
+    _, body = _registry_get(f"/v2/{repository}/tags/list")
+    tags: list[str] = [str(t) for t in json.loads(body).get("tags") or [] if t != "latest"]
+
+    def digest(tag: str) -> str:
+        headers, _ = _registry_get(f"/v2/{repository}/manifests/{tag}", method="HEAD")
+        return str(headers.get("Docker-Content-Digest", ""))
+
+    if "latest" not in (json.loads(body).get("tags") or []):
+        raise ClusterError(f"{REGISTRY}/{repository}:latest is missing: run `make deploy`")
+    latest = digest("latest")
+    for tag in tags:
+        if digest(tag) == latest:
+            return tag
+    raise ClusterError(f"no content tag of {REGISTRY}/{repository} matches :latest")
+
+
+def image_flags(tags: dict[str, str] | None = None) -> list[str]:
+    """--set flags naming the pushed content tag of every chart's image."""
+    chosen = tags if tags is not None else {name: pushed_tag(name) for name in CHART_IMAGES}
+    return [f"--set={name}.image.tag={tag}" for name, tag in chosen.items()]
 
 
 def values_file() -> Path:
@@ -97,7 +145,7 @@ def deploy(helm: Path, *, extra_values: Sequence[str] = ()) -> float:
     started = time.monotonic()
     _step(
         f"helm upgrade --install {RELEASE} (--wait --timeout {HELM_TIMEOUT})",
-        helm_install_command(helm, cluster.layout.kubeconfig, *extra_values),
+        helm_install_command(helm, cluster.layout.kubeconfig, *image_flags(), *extra_values),
         timeout=900,
     )
     helm_seconds = time.monotonic() - started

@@ -1,26 +1,33 @@
 """The cluster's own images: pause (the pod sandbox), CoreDNS and metrics-server, FROM scratch.
 
-No outside registry is reachable, so each is one static binary built here, packed by buildah
-(vfs storage, chroot isolation) and imported into our containerd's k8s.io namespace, under the
-names the kubelet and the manifests use.
+No outside registry is reachable, so each is one static binary built here, packed by the
+images' FROM-scratch builder (newsroom_devstack.containers) and pushed to the local registry on
+127.0.0.1:5000, where our containerd pulls them like any other image.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from newsroom_devstack.paths import cache_dir
+from newsroom_devstack import containers
 
 REGISTRY = "127.0.0.1:5000"
 PAUSE_VERSION = "3.10.1"  # the tag k8s.io/kubernetes v1.34's build/pause/Makefile gives it
 _KUBERNETES_MODULE = "k8s.io/kubernetes@v1.34.4"
+_MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 
 
 class ImageError(RuntimeError):
-    """An image could not be built or imported: the message names it and the failing command."""
+    """An image could not be built or pushed: the message names it and the failing command."""
 
 
 def pause_image() -> str:
@@ -38,25 +45,14 @@ def metrics_server_image(version: str) -> str:
     return f"{REGISTRY}/newsroom/metrics-server:{version}"
 
 
-def _run(argv: list[str], what: str, **options: object) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, **options)  # type: ignore[call-overload]
+def _run(argv: list[str], what: str) -> str:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ImageError(
             f"{what}: {' '.join(argv)} failed ({result.returncode}):\n"
             f"{result.stdout}{result.stderr}"
         )
-    return str(result.stdout)
-
-
-def _buildah(storage: Path, *args: str) -> list[str]:
-    # Our own storage root: the machine's (or another build's) images are never touched.
-    return [
-        "buildah",
-        "--storage-driver=vfs",
-        f"--root={storage / 'root'}",
-        f"--runroot={storage / 'run'}",
-        *args,
-    ]
+    return result.stdout
 
 
 def build_pause(cache: Path) -> Path:
@@ -72,88 +68,62 @@ def build_pause(cache: Path) -> Path:
             [go, "mod", "download", _KUBERNETES_MODULE], "downloading the k8s.io/kubernetes module"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    _run(
-        [
-            "gcc",
-            "-Os",
-            "-static",
-            "-Wall",
-            "-Werror",
-            f"-DVERSION=v{PAUSE_VERSION}",
-            "-o",
-            str(out),
-            str(source),
-        ],
-        "compiling pause.c (needs gcc and libc6-dev)",
-    )
+    flags = ["-Os", "-static", "-Wall", "-Werror", f"-DVERSION=v{PAUSE_VERSION}"]
+    _run(["gcc", *flags, "-o", str(out), str(source)], "compiling pause.c (gcc, libc6-dev)")
     _run(["strip", str(out)], "stripping pause")
     return out
 
 
-def scratch_image(cache: Path, image: str, binary: Path, *, user: str | None = None) -> Path:
-    """Pack one binary FROM scratch as image; return an OCI archive of it (cached by name)."""
-    archive = cache / "images" / (image.replace("/", "_").replace(":", "_") + ".tar")
-    if archive.exists():
-        return archive
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    storage = cache / "buildah"
-    env = {**os.environ, "BUILDAH_ISOLATION": "chroot"}
-    container = _run(_buildah(storage, "from", "scratch"), f"building {image}", env=env).strip()
-    try:
-        _run(
-            _buildah(storage, "copy", container, str(binary), f"/{binary.name}"),
-            f"building {image}",
-            env=env,
-        )
-        config = [
-            "config",
-            f'--entrypoint=["/{binary.name}"]',
-            "--cmd=",
-            f"--label=org.opencontainers.image.title={image}",
-        ]
-        if user:
-            config.append(f"--user={user}")
-        _run(_buildah(storage, *config, container), f"building {image}", env=env)
-        _run(_buildah(storage, "commit", "--rm", container, image), f"building {image}", env=env)
-    except ImageError:
-        subprocess.run(_buildah(storage, "rm", container), capture_output=True, check=False)
-        raise
-    partial = archive.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    _run(
-        _buildah(storage, "push", image, f"oci-archive:{partial}:{image}"),
-        f"exporting {image}",
-        env=env,
+def in_registry(image: str) -> bool:
+    """Tell whether the local registry holds image (host:port/repository:tag)."""
+    address, _, rest = image.partition("/")
+    repository, _, tag = rest.rpartition(":")
+    # Always our own registry on the loopback.
+    request = urllib.request.Request(
+        f"http://{address}/v2/{repository}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": _MANIFEST_TYPES},
     )
-    partial.rename(archive)
-    return archive
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+            return bool(answer.status == 200)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return False
+    except (urllib.error.URLError, OSError):
+        return False
 
 
-def cluster_image_archives(cache: Path, coredns: str, metrics_server: str) -> dict[str, Path]:
-    """Build (or find) the three images; return image name -> OCI archive."""
-    return {
-        pause_image(): scratch_image(cache, pause_image(), build_pause(cache)),
-        coredns_image(coredns): scratch_image(
-            cache, coredns_image(coredns), cache / f"coredns-{coredns}" / "coredns"
-        ),
-        metrics_server_image(metrics_server): scratch_image(
-            cache,
-            metrics_server_image(metrics_server),
-            cache / f"metrics-server-{metrics_server}" / "metrics-server",
-            user="65534",
-        ),
-    }
+def _scratch_and_push(image: str, binary: Path, *, user: str) -> None:
+    if in_registry(image):
+        return
+    name = image.split("/")[-1].split(":")[0]
+    try:
+        ref = containers.scratch_image(
+            name,
+            [containers.ScratchFile(binary, f"/{binary.name}")],
+            entrypoint=[f"/{binary.name}"],
+            user=user,
+            labels={"org.opencontainers.image.title": name},
+        )
+        # Plain HTTP: the registry is on the loopback and has no certificate.
+        containers.run(
+            ["buildah", "push", "--tls-verify=false", ref, f"docker://{image}"],
+            what=f"pushing {image}",
+            timeout=600,
+        )
+    except containers.ToolError as error:
+        raise ImageError(f"building {image}: {error}") from error
 
 
-def import_into_containerd(socket: Path, archives: dict[str, Path]) -> None:
-    """Import the archives into containerd's k8s.io namespace, where the kubelet looks."""
-    ctr = ["ctr", f"--address={socket}", "-n", "k8s.io"]
-    present = set(_run([*ctr, "images", "ls", "-q"], "listing containerd's images").split())
-    for image, archive in archives.items():
-        if image not in present:
-            _run([*ctr, "images", "import", str(archive)], f"importing {image} into containerd")
-
-
-def default_cache() -> Path:
-    """Where the cluster's binaries and image archives are cached."""
-    return cache_dir() / "cluster"
+def ensure_cluster_images(cache: Path, coredns: str, metrics_server: str) -> None:
+    """Build the three images unless the registry has them already, and push them there."""
+    _scratch_and_push(pause_image(), build_pause(cache), user="65535:65535")
+    _scratch_and_push(
+        coredns_image(coredns), cache / f"coredns-{coredns}" / "coredns", user="65532:65532"
+    )
+    _scratch_and_push(
+        metrics_server_image(metrics_server),
+        cache / f"metrics-server-{metrics_server}" / "metrics-server",
+        user="65534:65534",
+    )

@@ -167,3 +167,28 @@ def test_a_refused_url_stops_each_process_at_start_with_one_line(
     assert line.startswith("newsroom-articles: ARTICLES_DATABASE_URL ")
     assert says in line
     assert "expected postgresql://user:password@host:5432/database" in line
+
+
+@pytest.mark.parametrize("service", ["users", "articles", "views"])
+def test_each_api_takes_its_gunicorn_configuration_with_a_plain_url(
+    service: str, tmp_path: Path
+) -> None:
+    # The configuration module checks the settings in gunicorn's master; nothing it adds may
+    # be taken by gunicorn for one of its own settings.
+    env = {
+        **os.environ,
+        f"{service.upper()}_DATABASE_URL": f"postgresql://{service}:{PASSWORD}@127.0.0.1:1/x",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    config = f"python:newsroom_{service}.entrypoints.gunicorn_conf"
+    done = subprocess.run(
+        [str(BIN / "gunicorn"), "--print-config", "-c", config],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"newsroom_{service}.entrypoints.app:create_app()" in done.stdout
+    assert PASSWORD not in done.stdout + done.stderr

@@ -3,7 +3,7 @@
 Run: `gunicorn -c python:newsroom_articles.entrypoints.gunicorn_conf`.
 """
 
-from newsroom_articles import config
+from newsroom_articles.config import load as load_articles_settings
 from newsroom_common.gunicorn_config import settings
 
 # gunicorn reads module-level names; the shared builder keeps every service's settings alike.
@@ -13,6 +13,8 @@ globals().update(
         prefix="ARTICLES_",
         default_port=8002,
         wsgi_app="newsroom_articles.entrypoints.app:create_app()",
-        load_settings=config.load,
+        # Imported under this name: gunicorn would take a module-level `config` for its own
+        # setting of that name.
+        load_settings=load_articles_settings,
     )
 )

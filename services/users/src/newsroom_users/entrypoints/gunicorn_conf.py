@@ -4,7 +4,7 @@ Run: `gunicorn -c python:newsroom_users.entrypoints.gunicorn_conf`.
 """
 
 from newsroom_common.gunicorn_config import settings
-from newsroom_users import config
+from newsroom_users.config import load as load_users_settings
 
 # gunicorn reads module-level names; the shared builder keeps every service's settings alike.
 globals().update(
@@ -13,6 +13,8 @@ globals().update(
         prefix="USERS_",
         default_port=8001,
         wsgi_app="newsroom_users.entrypoints.app:create_app()",
-        load_settings=config.load,
+        # Imported under this name: gunicorn would take a module-level `config` for its own
+        # setting of that name.
+        load_settings=load_users_settings,
     )
 )
