@@ -191,10 +191,13 @@ def test_buildah_profile_builds_as_make_images_does(configs: dict[str, dict[str,
         command = ".venv/bin/python -m newsroom_devstack.skaffold_build"
         assert custom["buildCommand"] == f"{command} {name}"
         # skaffold watches what the Dockerfile copies, as with the Docker builder.
-        dependencies = {"path": docker["dockerfile"]}
-        if "buildArgs" in docker:
-            dependencies["buildArgs"] = docker["buildArgs"]
-        assert custom["dependencies"] == {"dockerfile": dependencies}
+        # BASE_IMAGE empty: the local base is in no registry for skaffold to inspect.
+        assert custom["dependencies"] == {
+            "dockerfile": {
+                "path": docker["dockerfile"],
+                "buildArgs": {**docker.get("buildArgs", {}), "BASE_IMAGE": ""},
+            }
+        }
         assert patches[("add", "/build/local")] == {"push": True}
         (image,) = [i for i in images.IMAGES if i.name == name]
         assert image.dockerfile == docker["dockerfile"]
