@@ -247,7 +247,9 @@ def test_dev_articles_syncs_rebuilds_only_articles_and_cleans_up(
             300,
             0.5,
         )
-        assert image_builds(dev.output()) == ["newsroom/articles"], dev.output()[-4000:]
+        # articles alone, built now or found in the registry from an earlier run.
+        assert set(image_builds(dev.output())) <= {"newsroom/articles"}, dev.output()[-4000:]
+        assert "newsroom/users" not in dev.output().split("Starting deploy...")[0]
 
         # File sync: a changed error message reaches the client, three times.
         source = NOT_FOUND_SOURCE.read_text()
@@ -284,7 +286,8 @@ def test_dev_articles_syncs_rebuilds_only_articles_and_cleans_up(
         figures["pyproject.toml edit to a new pod serving (s)"] = round(time.monotonic() - t0, 1)
 
         builds = image_builds(dev.output())
-        assert builds == ["newsroom/articles"] * 2, builds
+        assert builds[-1:] == ["newsroom/articles"], builds
+        assert set(builds) == {"newsroom/articles"}, builds
         users_image = kubectl(
             env,
             "get",
