@@ -70,6 +70,8 @@ $(SKAFFOLD): $(SKAFFOLD_BUILT) $(HELM3) $(KUSTOMIZE) Makefile
 	  echo 'export SKAFFOLD_CONFIG="$${SKAFFOLD_CONFIG:-$(CURDIR)/var/skaffold/config}"'; \
 	  echo 'export SKAFFOLD_CACHE_FILE="$${SKAFFOLD_CACHE_FILE:-$(CURDIR)/var/skaffold/cache}"'; \
 	  echo 'export SKAFFOLD_UPDATE_CHECK=false'; \
+	  echo '# notify watches the whole build context recursively (var/ holds the image store): poll.'; \
+	  echo 'export SKAFFOLD_TRIGGER="$${SKAFFOLD_TRIGGER:-polling}"'; \
 	  echo 'export PATH="$(dir $(HELM3)):$(dir $(KUSTOMIZE)):$$PATH"'; \
 	  echo 'exec $(SKAFFOLD_BUILT) "$$@"'; } > $@.partial
 	chmod +x $@.partial
