@@ -77,7 +77,7 @@ def test_the_dev_secrets_hold_urls_the_services_accept(helm: Helm) -> None:
     skaffold = yaml.safe_load_all((REPO / "skaffold.yaml").read_text())
     configs = {doc["metadata"]["name"]: doc for doc in skaffold}
     for service in SERVICES:
-        (release,) = configs[service]["deploy"]["helm"]["releases"]
+        (release,) = configs[f"{service}-release"]["deploy"]["helm"]["releases"]
         objects = helm.template(
             REPO / release["chartPath"],
             release=release["name"],
