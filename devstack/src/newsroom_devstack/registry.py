@@ -22,6 +22,9 @@ from newsroom_devstack.paths import var_dir
 from newsroom_devstack.supervisor import is_recorded_alive, read_state, start_time_of
 
 DEFAULT_PORT = 5000
+# Registries this process started, by PID: reaped when stopped here (no zombie, and no
+# "subprocess still running" warning when a Popen is collected while its server runs on).
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class RegistryError(RuntimeError):
@@ -112,11 +115,13 @@ def start(*, port: int = DEFAULT_PORT, timeout: float = 30.0, root: Path | None 
             start_new_session=True,
             env=_environment(),
         )
+    _STARTED[process.pid] = process
     record = {"pid": process.pid, "start_time": start_time_of(process.pid), "port": port}
     _state_path(root).write_text(json.dumps(record) + "\n")
     deadline = time.monotonic() + timeout
     while not answers(address, timeout=1.0):
         if process.poll() is not None:
+            _STARTED.pop(process.pid, None)
             _state_path(root).unlink(missing_ok=True)
             raise RegistryError(
                 f"the registry exited with status {process.returncode} before answering on "
@@ -155,6 +160,8 @@ def stop(*, timeout: float = 15.0, root: Path | None = None) -> bool:
     if is_recorded_alive(state):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    if (ours := _STARTED.pop(pid, None)) is not None:
+        ours.wait(timeout=10)
     _state.unlink(missing_ok=True)
     return True
 
