@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
+import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import psycopg2
 import requests
 
 T = TypeVar("T")
@@ -99,3 +102,29 @@ def eventually(
             return last
         time.sleep(interval)
     raise AssertionError(f"{what or 'condition'} not met within {timeout}s (last: {last!r})")
+
+
+@contextlib.contextmanager
+def scratch_schema(database_url: str) -> Iterator[str]:
+    """A URL of `database_url` whose search path is a new, empty schema, dropped afterwards.
+
+    Migrations run against it as against an empty database (Alembic's version table too),
+    beside the live tables of the service, with the service's own role.
+    """
+    schema = f"scratch_{uuid.uuid4().hex[:12]}"
+    # The services' URLs name SQLAlchemy's driver; libpq takes the same URL without it.
+    libpq_url = database_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+
+    def run(statement: str) -> None:
+        with contextlib.closing(psycopg2.connect(libpq_url, connect_timeout=10)) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+
+    run(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in database_url else "?"
+    options = urllib.parse.quote(f"-csearch_path={schema}")
+    try:
+        yield f"{database_url}{separator}options={options}"
+    finally:
+        run(f'DROP SCHEMA "{schema}" CASCADE')
