@@ -10,10 +10,13 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg2
 import requests
+
+if TYPE_CHECKING:
+    from werkzeug.routing import Map
 
 T = TypeVar("T")
 
@@ -128,3 +131,52 @@ def scratch_schema(database_url: str) -> Iterator[str]:
         yield f"{database_url}{separator}options={options}"
     finally:
         run(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# A value of each Werkzeug converter's type, to build a concrete path of any rule.
+_SAMPLE_ARGUMENTS = {
+    "UnicodeConverter": "sample",
+    "PathConverter": "sample/path",
+    "IntegerConverter": 7,
+    "FloatConverter": 7.5,
+    "UUIDConverter": "6f1c5b5e-0f3a-4d4e-8a7b-2c9d0e1f2a3b",
+    "AnyConverter": None,  # its first choice, below
+}
+
+
+def trailing_slash_mismatches(url_map: Map) -> list[str]:
+    """Every (method, path) of `url_map` whose slashed form is not routed like the path.
+
+    For each rule and method, a concrete path is built from sample arguments; it must match
+    that rule, the same path with a trailing slash must match it with the same arguments,
+    and neither may redirect. Empty when every route takes a trailing slash as it should.
+    """
+    # Werkzeug comes with the service under test (Flask), not with the devstack.
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import RequestRedirect
+
+    adapter = url_map.bind("localhost")
+    problems: list[str] = []
+    for rule in url_map.iter_rules():
+        arguments: dict[str, Any] = {}
+        for name, converter in rule._converters.items():
+            sample = _SAMPLE_ARGUMENTS.get(type(converter).__name__, "sample")
+            arguments[name] = sample if sample is not None else converter.items[0]  # type: ignore[attr-defined]
+        built = rule.build(arguments, append_unknown=False)
+        if built is None:
+            problems.append(f"{rule.rule}: cannot build a path from {arguments}")
+            continue
+        path = built[1]
+        for method in sorted((rule.methods or {"GET"}) - {"HEAD", "OPTIONS"}):
+            answers: list[object] = []
+            for candidate in (path, path + "/"):
+                try:
+                    answers.append(adapter.match(candidate, method, return_rule=True))
+                except RequestRedirect as redirect:
+                    answers.append(f"a redirect to {redirect.new_url}")
+                except HTTPException as error:
+                    answers.append(f"a {error.code}")
+            plain, slashed = answers
+            if not (isinstance(plain, tuple) and plain[0] is rule) or slashed != plain:
+                problems.append(f"{method} {path} matched {plain!r}, with a slash {slashed!r}")
+    return problems

@@ -44,7 +44,8 @@ def create_base_app(
     max_content_length: int = 1 << 20,
 ) -> Flask:
     """A Flask app with orjson, request ids, RealWorld errors and /healthz, /readyz."""
-    app = Flask(name)
+    # A JSON API has no static files: no /static/<path> route (Flask adds one by default).
+    app = Flask(name, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = max_content_length
     # RealWorld front ends send `POST /api/articles/`: every route, declared once without its
     # slash, also matches its slashed form, directly (Werkzeug's strict default would redirect
