@@ -25,7 +25,13 @@ from typing import Any
 
 import pytest
 
-from newsroom_devstack.gateway import Gateway, GatewaySettings, openapi_path
+from newsroom_devstack.gateway import (
+    Gateway,
+    GatewaySettings,
+    openapi_path,
+    public_operations,
+    service_of,
+)
 from newsroom_devstack.net import free_port
 from newsroom_devstack.services import SERVICE_NAMES
 from newsroom_devstack.supervisor import Supervisor
@@ -231,22 +237,7 @@ def assert_json_error(status: int, headers: Message, body: bytes, expected: int)
 
 
 def documented_operations() -> list[tuple[str, str]]:
-    document = json.loads(openapi_path().read_text())
-    return [
-        (method.upper(), path)
-        for path, item in document["paths"].items()
-        for method in item
-        if method in {"get", "post", "put", "delete"}
-    ]
-
-
-def service_of(path: str) -> str:
-    """Which service owns a public path (DESIGN.md's table)."""
-    if re.fullmatch(r"/articles/[^/]+/views|/views/.*", path):
-        return "views"
-    if re.match(r"/(users|user|profiles)(/|$)", path):
-        return "users"
-    return "articles"
+    return public_operations()
 
 
 # ------------------------------------------------------------------------------------ routing
