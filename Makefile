@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench chaos audit
+.PHONY: up down test lint fmt env clean bench-views bench chaos audit realworld
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -54,6 +54,14 @@ bench-views: env
 chaos: env
 	$(VENV)/bin/newsroom-stack prepare
 	$(VENV)/bin/python -m tests.chaos $(CHAOS_ARGS)
+
+# The official RealWorld API suite (its Postman collection, run by newman from npm) against a
+# private stack. The collection is the RealWorld project's file, not kept here: name it, e.g.
+# make realworld COLLECTION=../realworld/api/Conduit.postman_collection.json
+realworld: env
+	@test -n "$(COLLECTION)" || { echo "make realworld: set COLLECTION=<path to Conduit.postman_collection.json>" >&2; exit 2; }
+	$(VENV)/bin/newsroom-stack prepare
+	$(VENV)/bin/python -m tests.realworld $(COLLECTION)
 
 # Issue 8: the whole platform measured against a hello-world Flask ceiling; the report and
 # charts go to bench-results/ (BENCH_ARGS: --articles, --scale-to, --seconds, --gateway-url...).
