@@ -12,6 +12,7 @@ as in the test suite, since the collection registers and logs in back to back.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from newsroom_devstack.gateway import UNLIMITED
 from newsroom_devstack.paths import cache_dir, var_dir
@@ -52,10 +54,51 @@ def newman() -> Path:
     return binary
 
 
+def with_trailing_slashes(collection: dict[str, Any]) -> dict[str, Any]:
+    """The collection with a "/" after the path of every request's URL (before its query)."""
+
+    def slashed(raw: str) -> str:
+        path, question, query = raw.partition("?")
+        return f"{path.rstrip('/')}/{question}{query}"
+
+    def visit(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            visit(item.get("item", []))
+            request = item.get("request")
+            if isinstance(request, dict):
+                url = request["url"]
+                # A string URL is read as it is; an object's parts win over its "raw".
+                request["url"] = slashed(url if isinstance(url, str) else url["raw"])
+
+    visit(collection["item"])
+    return collection
+
+
+def verdict(report: Path) -> int:
+    """0 when the report shows requests run and every assertion held, else 1, saying why."""
+    if not report.is_file():
+        print("make realworld: newman wrote no report: the collection did not run")
+        return 1
+    stats = json.loads(report.read_text())["run"]["stats"]
+    requests, assertions = stats["requests"], stats["assertions"]
+    print(
+        f"RealWorld suite: {requests['total']} requests ({requests['failed']} failed), "
+        f"{assertions['total']} assertions ({assertions['failed']} failed)"
+    )
+    if requests["total"] == 0 or assertions["total"] == 0:
+        return 1
+    return 1 if requests["failed"] or assertions["failed"] else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start a private stack, run the collection through its gateway, report newman's result."""
     parser = argparse.ArgumentParser(prog="make realworld", description=__doc__.splitlines()[0])
     parser.add_argument("collection", type=Path, help="Conduit.postman_collection.json")
+    parser.add_argument(
+        "--trailing-slash",
+        action="store_true",
+        help="send every request of the collection with a trailing slash on its path",
+    )
     args = parser.parse_args(argv)
     if not args.collection.is_file():
         parser.error(f"no collection at {args.collection}: pass COLLECTION=<path to the file>")
@@ -80,10 +123,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "EMAIL": f"{username}@mail.com",
             "PASSWORD": "password",
         }
-        command = [str(runner), "run", str(args.collection), "--delay-request", "0"]
+        collection = args.collection
+        if args.trailing_slash:
+            collection = run_dir / "collection-with-trailing-slashes.json"
+            collection.write_text(
+                json.dumps(with_trailing_slashes(json.loads(args.collection.read_text())))
+            )
+        report = run_dir / "newman-report.json"
+        command = [str(runner), "run", str(collection), "--reporters", "cli,json"]
+        command += ["--reporter-json-export", str(report)]
         for name, value in variables.items():
             command += ["--global-var", f"{name}={value}"]
         status = subprocess.run(command, check=False).returncode
+        # newman's exit status alone is not enough (a usage error exits 0): its report says
+        # how many requests ran and how many assertions held.
+        status = status or verdict(report)
     except StartupError as error:
         print(f"make realworld: could not start the stack: {error}", file=sys.stderr)
         return 1
