@@ -25,6 +25,8 @@ from newsroom_devstack.gateway import openapi_path, public_operations, service_o
 from newsroom_devstack.stack import Stack
 from newsroom_devstack.testing import PASSWORD, Account, GatewayClient, eventually
 
+from .conftest import Client
+
 pytestmark = pytest.mark.e2e
 
 # Values that differ between two equal requests by nature: compared by type only.
@@ -159,12 +161,13 @@ def shape(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def gateway_client(stack: Stack) -> GatewayClient:
-    return GatewayClient(stack.gateway_url)
+def gateway_client(client: Client) -> GatewayClient:
+    """The gateway the e2e suite runs against (conftest's `client`)."""
+    return GatewayClient(client.base_url)
 
 
 @pytest.fixture(scope="module")
-def shared(gateway_client: GatewayClient, stack: Stack) -> Shared:
+def shared(gateway_client: GatewayClient) -> Shared:
     reader, author = gateway_client.register("slash"), gateway_client.register("slash")
     variant = Variant(gateway_client, author)
     slug, unread_slug = variant.article(author), variant.article(author)
@@ -173,9 +176,8 @@ def shared(gateway_client: GatewayClient, stack: Stack) -> Shared:
     )
     assert comment.status_code == 200, comment.text
     # The views service learns of articles from Kafka: wait until it knows the unread one.
-    views = GatewayClient(stack.service_url("views"))
     eventually(
-        lambda: views.get(f"/api/articles/{unread_slug}/views").status_code == 200,
+        lambda: gateway_client.get(f"/api/articles/{unread_slug}/views").status_code == 200,
         what=f"the views service knowing article {unread_slug}",
     )
     return Shared(reader=reader, author=author, slug=slug, unread_slug=unread_slug)
@@ -187,14 +189,18 @@ TARGETS = ["gateway", "service"]
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize(("method", "path"), public_operations())
 def test_an_operation_answers_the_same_with_a_trailing_slash(
-    stack: Stack,
+    request: pytest.FixtureRequest,
     gateway_client: GatewayClient,
     shared: Shared,
     target: str,
     method: str,
     path: str,
 ) -> None:
-    base_url = stack.gateway_url if target == "gateway" else stack.service_url(service_of(path))
+    if target == "gateway":
+        base_url = gateway_client.base_url
+    else:
+        stack: Stack = request.getfixturevalue("stack")
+        base_url = stack.service_url(service_of(path))
     answers = []
     for slash in ("", "/"):
         # Targets are made through the gateway; the request under test goes to `base_url`.

@@ -14,14 +14,17 @@ import pytest
 
 from newsroom_devstack.testing import PASSWORD, Account, GatewayClient, eventually
 
+from .conftest import Client
+
 pytestmark = pytest.mark.e2e
 
 IMAGE = "https://img.example/avatar.png"
 
 
 @pytest.fixture(scope="module")
-def api(stack: Any) -> GatewayClient:
-    return GatewayClient(stack.gateway_url)
+def api(client: Client) -> GatewayClient:
+    """The gateway the e2e suite runs against (conftest's `client`)."""
+    return GatewayClient(client.base_url)
 
 
 def ok(response: Any, status: int = 200) -> Any:
