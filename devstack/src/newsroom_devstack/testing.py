@@ -150,6 +150,7 @@ def trailing_slash_mismatches(url_map: Map) -> list[str]:
     For each rule and method, a concrete path is built from sample arguments; it must match
     that rule, the same path with a trailing slash must match it with the same arguments,
     and neither may redirect. Empty when every route takes a trailing slash as it should.
+    (A `<path:...>` argument would take the slash as its own: such a route is reported.)
     """
     # Werkzeug comes with the service under test (Flask), not with the devstack.
     from werkzeug.exceptions import HTTPException
@@ -161,7 +162,9 @@ def trailing_slash_mismatches(url_map: Map) -> list[str]:
         arguments: dict[str, Any] = {}
         for name, converter in rule._converters.items():
             sample = _SAMPLE_ARGUMENTS.get(type(converter).__name__, "sample")
-            arguments[name] = sample if sample is not None else converter.items[0]  # type: ignore[attr-defined]
+            if sample is None:
+                sample = sorted(converter.items)[0]  # type: ignore[attr-defined]
+            arguments[name] = sample
         built = rule.build(arguments, append_unknown=False)
         if built is None:
             problems.append(f"{rule.rule}: cannot build a path from {arguments}")
