@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold images registry registry-down cluster cluster-down deploy k8s-test
+.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold images registry registry-down cluster cluster-down deploy k8s-test realworld
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -115,6 +115,15 @@ bench-views: env
 chaos: env
 	$(VENV)/bin/newsroom-stack prepare
 	$(VENV)/bin/python -m tests.chaos $(CHAOS_ARGS)
+
+# The official RealWorld API suite (its Postman collection, run by newman from npm) against a
+# private stack. The collection is the RealWorld project's file, not kept here: name it, e.g.
+# make realworld COLLECTION=../realworld/api/Conduit.postman_collection.json
+# (REALWORLD_ARGS=--trailing-slash sends every request with a trailing slash on its path).
+realworld: env
+	@test -n "$(COLLECTION)" || { echo "make realworld: set COLLECTION=<path to Conduit.postman_collection.json>" >&2; exit 2; }
+	$(VENV)/bin/newsroom-stack prepare
+	$(VENV)/bin/python -m tests.realworld $(COLLECTION) $(REALWORLD_ARGS)
 
 # Issue 8: the whole platform measured against a hello-world Flask ceiling; the report and
 # charts go to bench-results/ (BENCH_ARGS: --articles, --scale-to, --seconds, --gateway-url...).

@@ -25,7 +25,13 @@ from typing import Any
 
 import pytest
 
-from newsroom_devstack.gateway import Gateway, GatewaySettings, openapi_path
+from newsroom_devstack.gateway import (
+    Gateway,
+    GatewaySettings,
+    openapi_path,
+    public_operations,
+    service_of,
+)
 from newsroom_devstack.net import free_port
 from newsroom_devstack.services import SERVICE_NAMES
 from newsroom_devstack.supervisor import Supervisor
@@ -231,22 +237,7 @@ def assert_json_error(status: int, headers: Message, body: bytes, expected: int)
 
 
 def documented_operations() -> list[tuple[str, str]]:
-    document = json.loads(openapi_path().read_text())
-    return [
-        (method.upper(), path)
-        for path, item in document["paths"].items()
-        for method in item
-        if method in {"get", "post", "put", "delete"}
-    ]
-
-
-def service_of(path: str) -> str:
-    """Which service owns a public path (DESIGN.md's table)."""
-    if re.fullmatch(r"/articles/[^/]+/views|/views/.*", path):
-        return "views"
-    if re.match(r"/(users|user|profiles)(/|$)", path):
-        return "users"
-    return "articles"
+    return public_operations()
 
 
 # ------------------------------------------------------------------------------------ routing
@@ -276,10 +267,38 @@ def test_every_documented_operation_reaches_its_service(
     assert answer["connection"] is None
 
 
+@pytest.mark.parametrize(("method", "path"), documented_operations())
+def test_every_documented_operation_takes_a_trailing_slash_without_a_redirect(
+    gateway: Gateway, fakes: dict[str, FakeService], method: str, path: str
+) -> None:
+    concrete = path.replace("{slug}", "how-to-train").replace("{username}", "ada")
+    concrete = "/api" + concrete.replace("{id}", "7")
+    query = "?limit=3&tag=x" if method == "GET" else ""
+    status, headers, body = fetch(
+        f"{gateway.url}{concrete}/{query}",
+        method=method,
+        headers={"Authorization": "Token t"},
+        data=b"{}" if method in {"POST", "PUT"} else None,
+    )
+    # urllib follows some redirects itself: no Location, and the method the service saw, show
+    # that none happened.
+    assert status == 200
+    assert headers["Location"] is None
+    answer = json.loads(body)
+    # The service is given the path without the slash, the query string kept.
+    assert (answer["service"], answer["method"], answer["path"]) == (
+        service_of(path),
+        method,
+        concrete + query,
+    )
+
+
 @pytest.mark.parametrize(
     "path",
     ["/", "/nope", "/api", "/api/", "/api/usersx", "/api/profiles", "/api/views", "/healthz/",
-     "/api/tagsx", "/api/openapi.yaml", "/api/docsx", "/api/docs/missing.js", "/.env"],
+     "/api/tagsx", "/api/openapi.yaml", "/api/docsx", "/api/docs/missing.js", "/.env",
+     "/api/usersx/", "/api/profiles/", "/api/views/", "/api/nope/", "/api/tagsx/",
+     "/api/articlesx/", "/api/docsx/"],
 )  # fmt: skip
 def test_anything_else_is_a_json_404(
     gateway: Gateway, fakes: dict[str, FakeService], path: str
@@ -434,6 +453,11 @@ def test_login_and_registration_have_a_much_stricter_limit(
     # The rest of the API, and reads of the same paths, are not held back.
     assert fetch(f"{gateway.url}/api/user")[0] == 200
     assert fetch(f"{gateway.url}/api/tags")[0] == 200
+    # A trailing slash is the same path: it spends the same budget and is refused alike.
+    for path in ("/api/users/", "/api/users/login/"):
+        status, headers, body = fetch(gateway.url + path, method="POST", data=b"{}")
+        assert_json_error(status, headers, body, expected=429)
+        assert headers["Retry-After"] == "60"
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
@@ -633,6 +657,16 @@ def test_anonymous_lists_are_cached_and_authenticated_requests_never(
     _, headers, _ = fetch(f"{gateway.url}/api/articles/how-to-train")
     assert headers["X-Cache-Status"] is None
 
+    # A trailing slash names the same list: the same entry, not a second one.
+    path = "/api/articles?author=ada&limit=2"
+    before = reached(path)
+    urls = [path, "/api/articles/?author=ada&limit=2", path]
+    statuses = [fetch(gateway.url + u)[1]["X-Cache-Status"] for u in urls]
+    assert statuses == ["MISS", "HIT", "HIT"]
+    assert reached(path) == before + 1
+    statuses = [fetch(f"{gateway.url}/api/tags/")[1]["X-Cache-Status"] for _ in range(2)]
+    assert statuses == ["HIT", "HIT"]
+
 
 # --------------------------------------------------------------------------------------- docs
 
@@ -644,6 +678,10 @@ def test_the_openapi_document_and_its_page_are_served(gateway: Gateway) -> None:
     status, headers, body = fetch(f"{gateway.url}/api/docs")
     assert (status, headers["Content-Type"]) == (200, "text/html")
     assert b"/api/docs/swagger-ui/swagger-ui-bundle.js" in body
+    # The page with a trailing slash is the same page (the folder's index), and the
+    # document with one is the document: the trailing-slash rule leaves neither broken.
+    assert fetch(f"{gateway.url}/api/docs/")[2] == body
+    assert fetch(f"{gateway.url}/api/openapi.json/")[0] == 200
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     for asset, kind in (
         ("swagger-ui/swagger-ui-bundle.js", "application/javascript"),

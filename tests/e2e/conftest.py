@@ -70,8 +70,8 @@ class Client:
         assert (user["username"], user["email"], user["bio"], user["image"]) == (
             name,
             email,
-            "",
-            "",
+            None,
+            None,
         )
         return Account(username=name, email=email, token=user["token"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grp
 import ipaddress
+import json
 import os
 import pwd
 import re
@@ -139,6 +140,26 @@ def docs_dir() -> Path:
 def openapi_path() -> Path:
     """Return gateway/openapi.json, the public OpenAPI document of Newsroom."""
     return repo_root() / "gateway" / "openapi.json"
+
+
+def public_operations() -> list[tuple[str, str]]:
+    """(METHOD, path) of every operation of the OpenAPI document; paths as documented (no /api)."""
+    document = json.loads(openapi_path().read_text())
+    return [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def service_of(path: str) -> str:
+    """Which service owns a documented public path (DESIGN.md's table), as the gateway routes."""
+    if re.fullmatch(r"/articles/[^/]+/views|/views/.*", path):
+        return "views"
+    if re.match(r"/(users|user|profiles)(/|$)", path):
+        return "users"
+    return "articles"
 
 
 def nginx_binary() -> Path:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
+import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import psycopg2
 import requests
+
+if TYPE_CHECKING:
+    from werkzeug.routing import Map
 
 T = TypeVar("T")
 
@@ -99,3 +105,81 @@ def eventually(
             return last
         time.sleep(interval)
     raise AssertionError(f"{what or 'condition'} not met within {timeout}s (last: {last!r})")
+
+
+@contextlib.contextmanager
+def scratch_schema(database_url: str) -> Iterator[str]:
+    """A URL of `database_url` whose search path is a new, empty schema, dropped afterwards.
+
+    Migrations run against it as against an empty database (Alembic's version table too),
+    beside the live tables of the service, with the service's own role.
+    """
+    schema = f"scratch_{uuid.uuid4().hex[:12]}"
+    # The services' URLs name SQLAlchemy's driver; libpq takes the same URL without it.
+    libpq_url = database_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+
+    def run(statement: str) -> None:
+        with contextlib.closing(psycopg2.connect(libpq_url, connect_timeout=10)) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+
+    run(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in database_url else "?"
+    options = urllib.parse.quote(f"-csearch_path={schema}")
+    try:
+        yield f"{database_url}{separator}options={options}"
+    finally:
+        run(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# A value of each Werkzeug converter's type, to build a concrete path of any rule.
+_SAMPLE_ARGUMENTS = {
+    "UnicodeConverter": "sample",
+    "PathConverter": "sample/path",
+    "IntegerConverter": 7,
+    "FloatConverter": 7.5,
+    "UUIDConverter": "6f1c5b5e-0f3a-4d4e-8a7b-2c9d0e1f2a3b",
+    "AnyConverter": None,  # its first choice, below
+}
+
+
+def trailing_slash_mismatches(url_map: Map) -> list[str]:
+    """Every (method, path) of `url_map` whose slashed form is not routed like the path.
+
+    For each rule and method, a concrete path is built from sample arguments; it must match
+    that rule, the same path with a trailing slash must match it with the same arguments,
+    and neither may redirect. Empty when every route takes a trailing slash as it should.
+    (A `<path:...>` argument would take the slash as its own: such a route is reported.)
+    """
+    # Werkzeug comes with the service under test (Flask), not with the devstack.
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import RequestRedirect
+
+    adapter = url_map.bind("localhost")
+    problems: list[str] = []
+    for rule in url_map.iter_rules():
+        arguments: dict[str, Any] = {}
+        for name, converter in rule._converters.items():
+            sample = _SAMPLE_ARGUMENTS.get(type(converter).__name__, "sample")
+            if sample is None:
+                sample = sorted(converter.items)[0]  # type: ignore[attr-defined]
+            arguments[name] = sample
+        built = rule.build(arguments, append_unknown=False)
+        if built is None:
+            problems.append(f"{rule.rule}: cannot build a path from {arguments}")
+            continue
+        path = built[1]
+        for method in sorted((rule.methods or {"GET"}) - {"HEAD", "OPTIONS"}):
+            answers: list[object] = []
+            for candidate in (path, path + "/"):
+                try:
+                    answers.append(adapter.match(candidate, method, return_rule=True))
+                except RequestRedirect as redirect:
+                    answers.append(f"a redirect to {redirect.new_url}")
+                except HTTPException as error:
+                    answers.append(f"a {error.code}")
+            plain, slashed = answers
+            if not (isinstance(plain, tuple) and plain[0] is rule) or slashed != plain:
+                problems.append(f"{method} {path} matched {plain!r}, with a slash {slashed!r}")
+    return problems

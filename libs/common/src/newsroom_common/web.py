@@ -44,8 +44,14 @@ def create_base_app(
     max_content_length: int = 1 << 20,
 ) -> Flask:
     """A Flask app with orjson, request ids, RealWorld errors and /healthz, /readyz."""
-    app = Flask(name)
+    # A JSON API has no static files: no /static/<path> route (Flask adds one by default).
+    app = Flask(name, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = max_content_length
+    # RealWorld front ends send `POST /api/articles/`: every route, declared once without its
+    # slash, also matches its slashed form, directly (Werkzeug's strict default would redirect
+    # with a 308, which browsers repeat cross-origin and some clients never follow). The match
+    # is the same rule, so logs and metrics keep one route template for both forms.
+    app.url_map.strict_slashes = False
     jsonio.install(app)
     register_error_handlers(app)
     app.before_request(_bind_request_id)

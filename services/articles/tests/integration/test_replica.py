@@ -55,7 +55,7 @@ def test_profile_changes_made_in_users_reach_article_responses(api: Api, poll: A
     assert poll(author, interval=0.02) == {
         "username": renamed,
         "bio": "new",
-        "image": "",
+        "image": None,
         "following": False,
     }
     print(f"profile change visible in articles after {time.monotonic() - started:.3f}s")

@@ -44,8 +44,8 @@ def test_create_and_read_an_article(api: Api, alice: User) -> None:
     assert (created["favorited"], created["favoritesCount"]) == (False, 0)
     assert created["author"] == {
         "username": alice.username,
-        "bio": "",
-        "image": "",
+        "bio": None,
+        "image": None,
         "following": False,
     }
     read = api.get(f"/api/articles/{created['slug']}")

@@ -71,7 +71,7 @@ class _Repo:
         following = viewer_id is not None and (viewer_id, user_id) in self.s.follows
         profile = self.s.profiles.get(user_id)
         if profile is None:
-            return Author(user_id, "", "", "", following, known=False)
+            return Author(user_id, "", None, None, following, known=False)
         return Author(user_id, profile.username, profile.bio, profile.image, following)
 
 
@@ -299,7 +299,7 @@ class Fakes:
     def user(self, username: str, *, replicated: bool = True) -> Principal:
         user_id = f"00000000-0000-4000-8000-{abs(hash(username)) % 10**12:012d}"
         if replicated:
-            self.store.profiles[user_id] = Profile(user_id, username, f"bio of {username}", "")
+            self.store.profiles[user_id] = Profile(user_id, username, f"bio of {username}", None)
         return Principal(user_id=user_id, username=username, token=token_for(user_id, username))
 
 

@@ -28,7 +28,7 @@ def test_an_article_in_the_realworld_shape(client: FlaskClient, fakes: Fakes) ->
     assert article["author"] == {
         "username": "alice",
         "bio": "bio of alice",
-        "image": "",
+        "image": None,
         "following": False,
     }
     assert str(article["createdAt"]).endswith("Z")

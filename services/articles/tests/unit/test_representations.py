@@ -26,7 +26,7 @@ def _view(n: int, *, favorited: bool = False, following: bool = False) -> Articl
         created_at=WHEN,
         updated_at=WHEN,
     )
-    author = Author(id="a1", username="ann", bio="", image="", following=following)
+    author = Author(id="a1", username="ann", bio=None, image=None, following=following)
     return ArticleView(article=article, author=author, favorited=favorited, favorites_count=n)
 
 

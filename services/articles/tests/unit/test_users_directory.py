@@ -24,7 +24,7 @@ class StubClient:
 def test_a_profile_by_id() -> None:
     client = StubClient(200, {"profile": {"id": "u1", "username": "jake", "bio": None}})
     directory = HttpUsersDirectory(client)  # type: ignore[arg-type]
-    assert directory.get("u1") == Profile(id="u1", username="jake", bio="", image="")
+    assert directory.get("u1") == Profile(id="u1", username="jake", bio=None, image=None)
     assert client.paths == ["/internal/users/u1/profile"]
 
 

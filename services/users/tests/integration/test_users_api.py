@@ -34,7 +34,7 @@ def test_register_returns_the_user_with_a_token(api: Any) -> None:
     assert response.status_code == 201
     user = response.json()["user"]
     assert set(user) == {"email", "token", "username", "bio", "image"}
-    assert (user["username"], user["bio"], user["image"]) == (name, "", "")
+    assert (user["username"], user["bio"], user["image"]) == (name, None, None)
     assert "password" not in response.text
     assert "argon2" not in response.text
 
@@ -155,7 +155,7 @@ def test_profiles_and_follows(api: Any) -> None:
     anonymous = api.call("GET", f"/api/profiles/{bob.username}")
     assert anonymous.status_code == 200
     assert anonymous.json() == {
-        "profile": {"username": bob.username, "bio": "", "image": "", "following": False}
+        "profile": {"username": bob.username, "bio": None, "image": None, "following": False}
     }
     followed = api.call("POST", f"/api/profiles/{bob.username}/follow", token=alice.token)
     assert followed.status_code == 200
@@ -236,7 +236,7 @@ def test_missing_and_bad_tokens_are_refused(
         response = api.call(method, path, token=token, json=body)
         assert response.status_code == 401, label
         assert "errors" in response.json(), label
-    assert api.call("GET", "/api/user", token=user.token).json()["user"]["bio"] == ""
+    assert api.call("GET", "/api/user", token=user.token).json()["user"]["bio"] is None
 
 
 def test_jwks_is_published_with_key_ids(stack: Any) -> None:

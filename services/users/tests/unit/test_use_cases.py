@@ -113,6 +113,40 @@ def test_update_publishes_only_when_the_public_profile_changes(uow: FakeUnitOfWo
     assert uow.published[-1].bio == "I write"
 
 
+def test_a_new_users_bio_and_image_are_unset_and_published_as_null(uow: FakeUnitOfWork) -> None:
+    user_id = _register(uow)
+    user = users.get_current(uow=uow, user_id=user_id)
+    assert (user.bio, user.image) == (None, None)
+    event = uow.published[0]
+    assert (event.data()["bio"], event.data()["image"]) == (None, None)
+
+
+@pytest.mark.parametrize("unset", [None, ""])
+def test_bio_and_image_round_trip_and_null_or_empty_unsets_them(
+    uow: FakeUnitOfWork, unset: str | None
+) -> None:
+    user_id = _register(uow)
+
+    def update(**changes: object) -> tuple[str | None, str | None]:
+        users.update(
+            uow=uow, hasher=PlainHasher(), tokens=FakeTokens(), user_id=user_id, changes=changes
+        )
+        user = users.get_current(uow=uow, user_id=user_id)
+        return user.bio, user.image
+
+    assert update(bio="I write", image="https://img.example/a.png") == (
+        "I write",
+        "https://img.example/a.png",
+    )
+    assert update(bio=unset, image=unset) == (None, None)
+    assert isinstance(uow.published[-1], UserUpdated)
+    assert (uow.published[-1].bio, uow.published[-1].image) == (None, None)
+    # Unsetting what is unset changes nothing, so nothing is published.
+    published = len(uow.published)
+    assert update(bio=unset, image=unset) == (None, None)
+    assert len(uow.published) == published
+
+
 def test_update_rejects_unknown_fields_and_blank_required_ones(uow: FakeUnitOfWork) -> None:
     user_id = _register(uow)
     with pytest.raises(ValidationFailed) as unknown:

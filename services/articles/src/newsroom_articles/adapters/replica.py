@@ -43,8 +43,8 @@ def author_of(row: Any) -> Author:
         return Author(
             id=row.author_id,
             username="",
-            bio="",
-            image="",
+            bio=None,
+            image=None,
             following=bool(row.author_following),
             known=False,
         )

@@ -23,8 +23,9 @@ profiles = sa.Table(
     metadata,
     sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
     sa.Column("username", sa.Text, nullable=False),
-    sa.Column("bio", sa.Text, nullable=False, server_default=""),
-    sa.Column("image", sa.Text, nullable=False, server_default=""),
+    # NULL while unset, never "", as in users: migration 0003.
+    sa.Column("bio", sa.Text, nullable=True),
+    sa.Column("image", sa.Text, nullable=True),
     sa.Column("updated_at", _TIMESTAMP, nullable=False, server_default=sa.func.now()),
     sa.Index("profiles_username_lower_idx", sa.func.lower(sa.text("username"))),
 )

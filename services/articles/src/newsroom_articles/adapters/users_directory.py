@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsroom_articles.domain.model import Profile
+from newsroom_articles.domain.model import Profile, unset_if_blank
 from newsroom_common.errors import Unavailable
 from newsroom_common.http_client import ServiceClient
 
@@ -23,11 +23,11 @@ class HttpUsersDirectory:
         username = profile.get("username")
         if not isinstance(username, str) or not username:
             raise Unavailable("users answered a profile without a username")
+        bio, image = profile.get("bio"), profile.get("image")
+        if not all(value is None or isinstance(value, str) for value in (bio, image)):
+            raise Unavailable("users answered a profile whose bio or image is not a string")
         return Profile(
-            id=user_id,
-            username=username,
-            bio=profile.get("bio") or "",
-            image=profile.get("image") or "",
+            id=user_id, username=username, bio=unset_if_blank(bio), image=unset_if_blank(image)
         )
 
     def following(self, user_id: str) -> list[str] | None:

@@ -44,12 +44,20 @@ class Article:
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """A user's public profile, as replicated from the users service."""
+    """A user's public profile, as replicated from the users service.
+
+    `bio` and `image` are None while unset (answered as null), never "": see `unset_if_blank`.
+    """
 
     id: str
     username: str
-    bio: str = ""
-    image: str = ""
+    bio: str | None = None
+    image: str | None = None
+
+
+def unset_if_blank(value: str | None) -> str | None:
+    """An optional profile field as kept: None for null or "" (users' older events sent "")."""
+    return value or None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +66,8 @@ class Author:
 
     id: str
     username: str
-    bio: str
-    image: str
+    bio: str | None
+    image: str | None
     following: bool
     known: bool = True
 

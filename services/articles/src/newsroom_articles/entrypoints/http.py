@@ -23,6 +23,10 @@ class ArticleSlugConverter(BaseConverter):
     """
 
     regex = "(?!(?:" + "|".join(map(re.escape, sorted(RESERVED_SLUGS))) + ")$)[^/]+"
+    # One path segment, as the regex says. Werkzeug cannot tell (a "/" in a regex makes it
+    # match across segments by default), and such a converter refuses the trailing slash
+    # that the app's non-strict routes otherwise accept: GET /api/articles/<slug>/ was a 404.
+    part_isolating = True
 
 
 def services() -> Services:

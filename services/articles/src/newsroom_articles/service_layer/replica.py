@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from newsroom_articles.domain.model import Profile
+from newsroom_articles.domain.model import Profile, unset_if_blank
 from newsroom_articles.service_layer.ports import ReplicaUnitOfWork
 from newsroom_common.events import CloudEvent
 
@@ -22,8 +22,8 @@ def apply_users_events(work: ReplicaUnitOfWork, events: Sequence[CloudEvent]) ->
                 Profile(
                     id=_text(data, "id"),
                     username=_text(data, "username"),
-                    bio=_text(data, "bio", optional=True),
-                    image=_text(data, "image", optional=True),
+                    bio=_optional_text(data, "bio"),
+                    image=_optional_text(data, "image"),
                 )
             )
         elif event.name == "UserFollowed":
@@ -35,10 +35,15 @@ def apply_users_events(work: ReplicaUnitOfWork, events: Sequence[CloudEvent]) ->
             log.debug("ignoring users event %s", event.type)
 
 
-def _text(data: Mapping[str, Any], name: str, *, optional: bool = False) -> str:
+def _text(data: Mapping[str, Any], name: str) -> str:
     value = data.get(name)
-    if value is None and optional:
-        return ""
-    if not isinstance(value, str) or (not optional and not value):
+    if not isinstance(value, str) or not value:
         raise ValueError(f"users event field {name!r} must be a non-empty string")
     return value
+
+
+def _optional_text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"users event field {name!r} must be a string or null")
+    return unset_if_blank(value)

@@ -16,8 +16,9 @@ users = sa.Table(
     sa.Column("email", sa.Text, nullable=False),
     sa.Column("username", sa.Text, nullable=False),
     sa.Column("password_hash", sa.Text, nullable=False),
-    sa.Column("bio", sa.Text, nullable=False, server_default=""),
-    sa.Column("image", sa.Text, nullable=False, server_default=""),
+    # NULL while unset, never "": migration 0002.
+    sa.Column("bio", sa.Text, nullable=True),
+    sa.Column("image", sa.Text, nullable=True),
     sa.Column(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),

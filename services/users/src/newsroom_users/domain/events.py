@@ -10,13 +10,13 @@ from newsroom_users.topics import USERS_EVENTS
 
 @dataclasses.dataclass(frozen=True)
 class UserRegistered(Event):
-    """A new account exists; carries only the public profile."""
+    """A new account exists; carries only the public profile (`bio`, `image`: null while unset)."""
 
     TOPIC = USERS_EVENTS
     id: str
     username: str
-    bio: str
-    image: str
+    bio: str | None
+    image: str | None
 
     def key(self) -> str:
         return self.id
@@ -24,13 +24,13 @@ class UserRegistered(Event):
 
 @dataclasses.dataclass(frozen=True)
 class UserUpdated(Event):
-    """A user's public profile changed."""
+    """A user's public profile changed (`bio`, `image`: null when unset)."""
 
     TOPIC = USERS_EVENTS
     id: str
     username: str
-    bio: str
-    image: str
+    bio: str | None
+    image: str | None
 
     def key(self) -> str:
         return self.id

@@ -16,14 +16,18 @@ IMAGE_MAX = 2000
 
 @dataclasses.dataclass
 class User:
-    """An account. The password hash never leaves the service."""
+    """An account. The password hash never leaves the service.
+
+    `bio` and `image` are None while unset (RealWorld answers null for them, and front ends
+    test for null to show a default avatar); an empty string is never stored: see `unset_if_blank`.
+    """
 
     id: str
     email: str
     username: str
     password_hash: str
-    bio: str = ""
-    image: str = ""
+    bio: str | None = None
+    image: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +35,14 @@ class Profile:
     """What anyone may see of a user, from the viewer's point of view."""
 
     username: str
-    bio: str
-    image: str
+    bio: str | None
+    image: str | None
     following: bool
+
+
+def unset_if_blank(value: object) -> str | None:
+    """An optional profile field as stored: None for null or "" (both mean "unset")."""
+    return str(value) if value not in (None, "") else None
 
 
 def profile_of(user: User, *, following: bool) -> Profile:

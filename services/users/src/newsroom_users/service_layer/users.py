@@ -7,7 +7,13 @@ from collections.abc import Callable, Mapping
 
 from newsroom_common.errors import NotFound, Unauthorized, ValidationFailed
 from newsroom_users.domain.events import UserFollowed, UserRegistered, UserUnfollowed, UserUpdated
-from newsroom_users.domain.model import Profile, User, profile_of, validate_fields
+from newsroom_users.domain.model import (
+    Profile,
+    User,
+    profile_of,
+    unset_if_blank,
+    validate_fields,
+)
 from newsroom_users.service_layer.ports import PasswordHasher, TokenIssuer, UsersUnitOfWork
 
 UowFactory = Callable[[], UsersUnitOfWork]
@@ -144,9 +150,9 @@ def update(
         if isinstance(username, str):
             user.username = username
         if "bio" in changes:
-            user.bio = str(changes["bio"] or "")
+            user.bio = unset_if_blank(changes["bio"])
         if "image" in changes:
-            user.image = str(image or "")
+            user.image = unset_if_blank(image)
         if new_hash is not None:
             user.password_hash = new_hash
         work.users.update(user)

@@ -1,0 +1,60 @@
+"""Migrations on a real PostgreSQL: what they do to rows that already exist."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from newsroom_common.migrations import upgrade
+from newsroom_devstack.testing import scratch_schema
+from newsroom_users.entrypoints.cli import MIGRATIONS
+
+pytestmark = pytest.mark.integration
+
+
+def _rows(url: str) -> dict[str, tuple[str | None, str | None]]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT username, bio, image FROM users"))
+        return {username: (bio, image) for username, bio, image in rows}
+
+
+def test_0002_turns_an_unset_bio_or_image_into_null_and_back(postgres: Any) -> None:
+    with scratch_schema(postgres.database_url("users")) as url:
+        upgrade(url=url, script_location=MIGRATIONS, revision="0001")
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with engine.begin() as connection:
+            for username, bio, image in [
+                ("blank", "", ""),
+                ("half", "a bio", ""),
+                ("full", "a bio", "https://img.example/a.png"),
+            ]:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO users (id, email, username, password_hash, bio, image)"
+                        " VALUES (:id, :email, :username, 'x', :bio, :image)"
+                    ),
+                    {
+                        "id": str(uuid.uuid4()),
+                        "email": f"{username}@example.com",
+                        "username": username,
+                        "bio": bio,
+                        "image": image,
+                    },
+                )
+        upgrade(url=url, script_location=MIGRATIONS)
+        assert _rows(url) == {
+            "blank": (None, None),
+            "half": ("a bio", None),
+            "full": ("a bio", "https://img.example/a.png"),
+        }
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.attributes["url"] = url
+        command.downgrade(config, "0001")
+        assert _rows(url)["blank"] == ("", "")
