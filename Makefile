@@ -41,6 +41,10 @@ $(SKAFFOLD_BUILT): devstack/cluster/go/skaffold/go.mod devstack/cluster/go/skaff
 # skaffold v2.16.1 runs `helm version --client`, which helm 4 (the chart checks' helm) no longer
 # has: skaffold gets helm 3 of its own, from the Go module proxy, cached per version.
 HELM3_VERSION := v3.21.4
+# The Kubernetes version `helm template` assumes with no cluster to ask (skaffold render
+# --offline): helm's own build stamps its client-go's (v0.36 for v3.21); unstamped it is 1.20,
+# below every chart's kubeVersion.
+HELM3_K8S_MINOR := 36
 HELM3 := $(CURDIR)/.cache/helm/$(HELM3_VERSION)/helm
 
 # kustomize for skaffold's kustomize renderer (infra on the local cluster: k8s/dev/local).
@@ -56,7 +60,9 @@ $(HELM3):
 	@command -v go >/dev/null || { echo "make skaffold: the Go toolchain (go) is missing; install Go 1.26 or newer" >&2; exit 1; }
 	mkdir -p $(@D)
 	GOBIN=$(@D) CGO_ENABLED=0 go install \
-	  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM3_VERSION)" \
+	  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM3_VERSION) \
+	    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM3_K8S_MINOR)" \
 	  helm.sh/helm/v3/cmd/helm@$(HELM3_VERSION)
 
 # The command on PATH is a wrapper: skaffold turns telemetry on at first run and checks for
@@ -118,7 +124,7 @@ chaos: env
 
 # The official RealWorld API suite (its Postman collection, run by newman from npm) against a
 # private stack. The collection is the RealWorld project's file, not kept here: name it, e.g.
-# make realworld COLLECTION=../realworld/api/Conduit.postman_collection.json
+# make realworld COLLECTION=path/to/realworld/api/Conduit.postman_collection.json
 # (REALWORLD_ARGS=--trailing-slash sends every request with a trailing slash on its path).
 realworld: env
 	@test -n "$(COLLECTION)" || { echo "make realworld: set COLLECTION=<path to Conduit.postman_collection.json>" >&2; exit 2; }
