@@ -181,6 +181,13 @@ def host_problems() -> list[str]:
     return problems
 
 
+def check_host() -> None:
+    """Raise ClusterError naming everything this machine lacks to run a cluster."""
+    problems = host_problems()
+    if problems:
+        raise ClusterError("this machine cannot run the cluster:\n- " + "\n- ".join(problems))
+
+
 def _kernel_has(module: str) -> bool:
     if module == "overlay":
         return "overlay" in Path("/proc/filesystems").read_text()
@@ -471,9 +478,7 @@ class Cluster:
 
     def up(self) -> None:
         """Start everything not running yet; return once the node is Ready and metrics answer."""
-        problems = host_problems()
-        if problems:
-            raise ClusterError("this machine cannot run the cluster:\n- " + "\n- ".join(problems))
+        check_host()
         started = time.monotonic()
         ensure_packages()
         ensure_binaries(self.layout)
@@ -1230,8 +1235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     deploy = commands.add_parser("deploy", help="the dev infrastructure and the platform (helm)")
     deploy.add_argument("--helm", type=Path, required=True, help="the helm binary to use")
     args = parser.parse_args(argv)
-    cluster = Cluster()
     try:
+        if args.command == "up":
+            # First, before anything reads the repository's state: a user who cannot run the
+            # cluster (not root: maybe not even allowed into the checkout) is told why at once.
+            check_host()
+        cluster = Cluster()
         if args.command == "up":
             cluster.up()
         elif args.command == "down":

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 
 from newsroom_articles.entrypoints.cli import MIGRATIONS
+from newsroom_common.database_url import psycopg2_url
 from newsroom_common.migrations import upgrade
 from newsroom_devstack.testing import scratch_schema
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def _rows(url: str) -> dict[str, tuple[str | None, str | None]]:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(psycopg2_url(url), poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT username, bio, image FROM profiles"))
         return {username: (bio, image) for username, bio, image in rows}
@@ -29,7 +30,7 @@ def test_0003_turns_an_unset_bio_or_image_of_the_replica_into_null_and_back(
 ) -> None:
     with scratch_schema(postgres.database_url("articles")) as url:
         upgrade(url=url, script_location=MIGRATIONS, revision="0002")
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(psycopg2_url(url), poolclass=sa.pool.NullPool)
         with engine.begin() as connection:
             for username, bio, image in [
                 ("blank", "", ""),

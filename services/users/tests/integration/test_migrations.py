@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from newsroom_common.database_url import psycopg2_url
 from newsroom_common.migrations import upgrade
 from newsroom_devstack.testing import scratch_schema
 from newsroom_users.entrypoints.cli import MIGRATIONS
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def _rows(url: str) -> dict[str, tuple[str | None, str | None]]:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(psycopg2_url(url), poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT username, bio, image FROM users"))
         return {username: (bio, image) for username, bio, image in rows}
@@ -27,7 +28,7 @@ def _rows(url: str) -> dict[str, tuple[str | None, str | None]]:
 def test_0002_turns_an_unset_bio_or_image_into_null_and_back(postgres: Any) -> None:
     with scratch_schema(postgres.database_url("users")) as url:
         upgrade(url=url, script_location=MIGRATIONS, revision="0001")
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(psycopg2_url(url), poolclass=sa.pool.NullPool)
         with engine.begin() as connection:
             for username, bio, image in [
                 ("blank", "", ""),
