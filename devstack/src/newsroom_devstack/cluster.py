@@ -24,20 +24,18 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import ssl
 import string
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from newsroom_devstack import cluster_images, cluster_pki, registry
+from newsroom_devstack.net import http_ok, port_is_free
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.supervisor import is_recorded_alive, record_detached, stop_record
 
@@ -335,35 +333,7 @@ def _https_ok(url: str, *, client: cluster_pki.Pair | None = None, ca: Path | No
     context = ssl.create_default_context(cafile=str(ca)) if ca else ssl._create_unverified_context()  # noqa: S323
     if client is not None:
         context.load_cert_chain(str(client.cert), str(client.key))
-    try:
-        with urllib.request.urlopen(url, timeout=3, context=context) as answer:  # noqa: S310
-            return bool(answer.status == 200)
-    except urllib.error.HTTPError as error:
-        error.close()
-        return False
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as answer:  # noqa: S310
-            return bool(answer.status == 200)
-    except urllib.error.HTTPError as error:
-        error.close()
-        return False
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _port_free(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((address, port))
-        except OSError:
-            return False
-        return True
+    return http_ok(url, timeout=3, context=context)
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -423,7 +393,7 @@ class Cluster:
         log = self.layout.logs / f"{name}.log"
         if not self.running(name):
             for address, port in ports:
-                if not _port_free(address, port):
+                if not port_is_free(port, address=address):
                     raise ClusterError(
                         f"{name}: port {address}:{port} is taken by another program; "
                         "stop it (or an older cluster: `make cluster-down`) first"
@@ -620,7 +590,7 @@ class Cluster:
                 "--initial-cluster=newsroom=http://127.0.0.1:2380",
                 "--listen-metrics-urls=http://127.0.0.1:2381",
             ],
-            ready=lambda: _http_ok("http://127.0.0.1:2381/health"),
+            ready=lambda: http_ok("http://127.0.0.1:2381/health", timeout=3),
             what="/health answering",
             timeout=60,
             ports=[("127.0.0.1", 2379), ("127.0.0.1", 2380), ("127.0.0.1", 2381)],
@@ -826,7 +796,7 @@ class Cluster:
                 f"--hostname-override={NODE_NAME}",
                 f"--node-ip={self.address}",
             ],
-            ready=lambda: _http_ok("http://127.0.0.1:10248/healthz"),
+            ready=lambda: http_ok("http://127.0.0.1:10248/healthz", timeout=3),
             what="/healthz answering",
             timeout=90,
             ports=[("127.0.0.1", 10248), (self.address, 10250)],
@@ -848,7 +818,7 @@ class Cluster:
         self._daemon(
             "kube-proxy",
             [str(self.layout.kube("kube-proxy")), f"--config={config}"],
-            ready=lambda: _http_ok("http://127.0.0.1:10256/healthz"),
+            ready=lambda: http_ok("http://127.0.0.1:10256/healthz", timeout=3),
             what="/healthz answering (rules synced)",
             timeout=90,
             ports=[("127.0.0.1", 10256), ("127.0.0.1", 10249)],
