@@ -261,17 +261,18 @@ def test_a_too_large_body_is_a_json_413(gateway: Gateway) -> None:
     assert json.loads(body) == {"errors": {"body": ["request body too large"]}}
 
 
-def test_a_service_that_is_down_is_a_json_502(tmp_path: Path) -> None:
+def test_a_service_that_is_down_is_a_json_503_with_retry_after(tmp_path: Path) -> None:
     # Nothing listens on these ports: like `make up` before articles and views exist.
     upstreams = {name: [f"127.0.0.1:{free_port()}"] for name in SERVICE_NAMES}
     gateway = Gateway(tmp_path, upstreams=upstreams, supervisor=Supervisor(tmp_path))
     gateway.start()
     try:
         for path in ("/api/user", "/api/articles", "/api/views/popular"):
-            status, headers, body = fetch(gateway.url + path, headers={"X-Request-ID": "r-502"})
-            assert status == 502, path
+            status, headers, body = fetch(gateway.url + path, headers={"X-Request-ID": "r-503"})
+            assert status == 503, path
             assert headers["Content-Type"] == "application/json"
-            assert headers["X-Request-ID"] == "r-502"
-            assert json.loads(body) == {"errors": {"body": ["service unavailable"]}}
+            assert headers["Retry-After"] == "5"
+            assert headers["X-Request-ID"] == "r-503"
+            assert json.loads(body) == {"errors": {"body": ["service unavailable, retry shortly"]}}
     finally:
         gateway.stop()

@@ -46,6 +46,8 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
+    # The gateway's side of the connection the request came on (one per kept-alive connection).
+    peer_port: int = 0
 
 
 @dataclass
@@ -78,7 +80,14 @@ class FakeService:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                fake.seen.append(Seen(self.command, self.path, dict(self.headers.items())))
+                fake.seen.append(
+                    Seen(
+                        self.command,
+                        self.path,
+                        dict(self.headers.items()),
+                        peer_port=self.client_address[1],
+                    )
+                )
                 body: dict[str, Any] = {
                     "service": fake.name,
                     "method": self.command,
@@ -505,16 +514,30 @@ def test_every_answer_carries_the_security_headers(gateway: Gateway) -> None:
         assert headers["Server"] == "nginx"  # no version
 
 
-def test_a_service_that_is_down_is_a_json_502(start_gateway: GatewayFactory) -> None:
-    # Nothing listens on these ports.
+def test_a_service_with_no_instance_listening_is_a_json_503_with_retry_after(
+    start_gateway: GatewayFactory,
+) -> None:
+    # Nothing listens on these ports: connections are refused, as kube-proxy refuses them for a
+    # Service with no ready pod. Nothing reached a service, so the client may send it again.
     gateway = start_gateway({name: [f"127.0.0.1:{free_port()}"] for name in SERVICE_NAMES})
-    for path in ("/api/user", "/api/articles", "/api/views/popular"):
-        status, headers, body = fetch(gateway.url + path, headers={"X-Request-ID": "r-502"})
-        assert_json_error(status, headers, body, expected=502)
-        assert headers["X-Request-ID"] == "r-502"
+    for method, path in (
+        ("GET", "/api/user"),
+        ("GET", "/api/articles"),
+        ("GET", "/api/views/popular"),
+        ("POST", "/api/articles"),
+    ):
+        status, headers, body = fetch(
+            gateway.url + path,
+            method=method,
+            data=b"{}" if method == "POST" else None,
+            headers={"X-Request-ID": "r-503", "Content-Type": "application/json"},
+        )
+        assert_json_error(status, headers, body, expected=503)
+        assert headers["Retry-After"] == "5"
+        assert headers["X-Request-ID"] == "r-503"
 
 
-def test_a_service_that_cannot_be_reached_in_time_is_a_json_504(
+def test_a_service_that_cannot_be_reached_in_time_is_a_json_503_with_retry_after(
     start_gateway: GatewayFactory,
 ) -> None:
     # A listener whose accept queue is full: the kernel drops new SYNs, so connecting hangs
@@ -535,7 +558,9 @@ def test_a_service_that_cannot_be_reached_in_time_is_a_json_504(
                 f"{gateway.url}/api/tags", headers={"X-Request-ID": "r-504"}
             )
             assert time.monotonic() - started < 8
-            assert_json_error(status, headers, body, expected=504)
+            # The connection never opened, so nothing was sent: a 503 to retry, not a 504.
+            assert_json_error(status, headers, body, expected=503)
+            assert headers["Retry-After"] == "5"
             assert headers["X-Request-ID"] == "r-504"
         finally:
             for filler in fillers:
@@ -555,6 +580,8 @@ def test_a_service_that_answers_503_is_passed_through_once_and_stays_in_rotation
         )
         assert status == 503
         assert headers["Content-Type"] == "application/json"
+        # The service's 503 as it sent it: the gateway adds no Retry-After of its own.
+        assert "Retry-After" not in headers
     # A 503 is a shared dependency down: never retried on the other replica, and never a reason
     # to take a replica out of rotation (both keep getting their turn).
     sent = [
@@ -562,6 +589,35 @@ def test_a_service_that_answers_503_is_passed_through_once_and_stays_in_rotation
         for name in ("views", "users")
     ]
     assert sent == [("views", 2), ("users", 2)]
+
+
+def test_a_kept_alive_upstream_connection_is_replaced_after_its_lifetime(
+    start_gateway: GatewayFactory,
+) -> None:
+    # In a cluster the upstream is a ClusterIP and kube-proxy picks a pod per connection: only a
+    # connection that ends lets new pods (an HPA's) take a share. The gateway keeps connections
+    # alive (several requests on one), and replaces each after keepalive_time (5 s).
+    fake = FakeService("articles").start()
+    try:
+        gateway = start_gateway({name: [fake.address] for name in SERVICE_NAMES})
+        deadline = time.monotonic() + 30
+        ports: list[int] = []
+        while len(set(ports)) < 2:
+            assert time.monotonic() < deadline, (
+                f"the gateway kept one upstream connection for 30 s: {len(ports)} requests on it"
+            )
+            request_id = uuid.uuid4().hex
+            status, _, _ = fetch(
+                f"{gateway.url}/api/articles/feed", headers={"X-Request-ID": request_id}
+            )
+            assert status == 200
+            ports += [s.peer_port for s in fake.seen if s.headers["X-Request-ID"] == request_id]
+            # One request at a time: a second connection opens only when the first one ended.
+            time.sleep(0.5)
+        first = ports[0]
+        assert ports.count(first) > 1, f"the first connection was not kept alive: {ports}"
+    finally:
+        fake.stop()
 
 
 # ------------------------------------------------------------------------------------ retries
