@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,7 @@ def test_hpa_scales_articles_out_under_load_and_back_in(cluster: Cluster) -> Non
     hpa = _json(cluster, "get", "hpa", deployment)
     minimum = int(hpa["spec"]["minReplicas"])
     assert _replicas(cluster, deployment)[0] == minimum
+    before = {p["metadata"]["name"] for p in _articles_pods(cluster)}
     token = _register("hpa")
     paths = ["/api/articles?limit=20", "/api/articles/feed?limit=20"]
     peak, out_seconds = minimum, None
@@ -200,14 +201,20 @@ def test_hpa_scales_articles_out_under_load_and_back_in(cluster: Cluster) -> Non
                 break  # the new pods have served for a while
             time.sleep(3)
         during_load = load.figures.sent, load.figures.failed
+    stopped = datetime.now(UTC)
     assert out_seconds is not None, f"articles did not scale beyond {minimum} within 300s of load"
-    # Which pods took traffic: each pod counts requests in its access log.
-    pods = _json(cluster, "get", "pods", "-l", "app.kubernetes.io/name=articles")["items"]
-    served = {}
-    for pod in pods:
+    # Which pods took traffic: each pod logs every request it serves. The pods the HPA added
+    # (not there before the load) must have taken a share once they had been ready a while:
+    # the gateway's upstream connections are re-balanced by kube-proxy every few seconds.
+    served: dict[str, int] = {}
+    settled: list[str] = []
+    for pod in _articles_pods(cluster):
         name = pod["metadata"]["name"]
-        log = cluster.kubectl("-n", NAMESPACE, "logs", name, "--since=5m", check=False).stdout
+        log = cluster.kubectl("-n", NAMESPACE, "logs", name, "--since=10m", check=False).stdout
         served[name] = log.count("/api/articles")
+        ready_since = _ready_since(pod)
+        if name not in before and ready_since and (stopped - ready_since).total_seconds() > 20:
+            settled.append(name)
     started = time.monotonic()
     in_seconds = None
     with Load(["/api/tags"], workers=1, max_seconds=300) as light:
@@ -224,13 +231,34 @@ def test_hpa_scales_articles_out_under_load_and_back_in(cluster: Cluster) -> Non
         (f"{during_load[0]} / {during_load[1]}; {light.figures.sent} / {light.figures.failed}"),
     )
     record(
-        "HPA requests per articles pod",
-        ", ".join(str(n) for n in sorted(served.values(), reverse=True)),
+        "HPA requests per articles pod (+ added)",
+        ", ".join(
+            f"{count}{'' if name in before else '+'}"
+            for name, count in sorted(served.items(), key=lambda item: -item[1])
+        ),
     )
-    assert sum(1 for n in served.values() if n > 0) > minimum, f"new pods took no traffic: {served}"
+    assert settled, f"no pod the HPA added was ready 20 s before the load ended: {served}"
+    starved = [name for name in settled if served[name] == 0]
+    assert not starved, f"pods the HPA added took no traffic: {starved} of {served}"
     assert in_seconds is not None, "articles did not scale back in within 240s of the load's end"
     assert during_load[1] == 0, load.figures.failures
     assert light.figures.failed == 0, light.figures.failures
+
+
+def _articles_pods(cluster: Cluster) -> list[dict[str, Any]]:
+    # The API's pods (the relay's are named articles-relay).
+    pods: list[dict[str, Any]] = _json(
+        cluster, "get", "pods", "-l", "app.kubernetes.io/name=articles"
+    )["items"]
+    return pods
+
+
+def _ready_since(pod: dict[str, Any]) -> datetime | None:
+    """When the pod last became Ready (None: it is not)."""
+    for condition in pod["status"].get("conditions", []):
+        if condition["type"] == "Ready" and condition["status"] == "True":
+            return _time(condition["lastTransitionTime"])
+    return None
 
 
 def test_the_disruption_budget_refuses_an_eviction_beyond_max_unavailable(cluster: Cluster) -> None:
