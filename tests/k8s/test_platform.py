@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 
 from newsroom_devstack.cluster import Cluster
@@ -20,6 +21,7 @@ def test_the_gateway_answers_on_the_loopback_node_port() -> None:
     assert "tags" in response.json()
 
 
+@pytest.mark.timeout(600)
 def test_every_hpa_shows_a_current_cpu_figure(cluster: Cluster) -> None:
     # metrics-server scrapes every 15 s and the HPA controller syncs every 15 s: a figure
     # appears within a few periods of the pods starting.
@@ -57,6 +59,7 @@ def _ready_endpoints(cluster: Cluster, service: str) -> list[str]:
     ).split()
 
 
+@pytest.mark.timeout(600)
 def test_a_service_with_no_ready_pod_is_a_json_503_with_retry_after(cluster: Cluster) -> None:
     # The views API scaled to zero (an HPA leaves a target scaled to zero alone): its Service
     # has no endpoint, kube-proxy refuses the gateway's connections, and the gateway must say
