@@ -7,7 +7,7 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 PYTEST_ARGS ?=
 
-.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold images registry registry-down cluster cluster-down deploy k8s-test realworld
+.PHONY: up down test lint fmt env clean bench-views bench chaos audit skaffold images registry registry-down cluster cluster-down deploy k8s-test k8s-proofs k8s-teardown realworld
 
 $(UV):
 	python3 -m venv $(CURDIR)/.tools
@@ -176,14 +176,23 @@ deploy: env
 	$(VENV)/bin/newsroom-cluster deploy --helm "$(HELM)"
 
 # The Kubernetes proofs (tests/k8s): cluster, deploy, the suite and its figures, then the cluster
-# goes down again and nothing of it may be left (KEEP_CLUSTER=1 keeps it running).
+# goes down again and nothing of it may be left (KEEP_CLUSTER=1 keeps it running). It goes down
+# whether or not a proof failed (the logs stay in var/cluster/logs); the target fails if either
+# part did. (Every step is its own make line, so `make -n k8s-test` only prints them.)
 k8s-test: env
+	@$(MAKE) --no-print-directory k8s-proofs || { $(MAKE) --no-print-directory k8s-teardown; \
+	  echo "make k8s-test: a proof failed (the cluster went down after it)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory k8s-teardown
+
+# The e2e journeys run unchanged, through the gateway's NodePort instead of a local stack.
+k8s-proofs: env
 	$(MAKE) cluster
 	$(MAKE) deploy
-	@# The e2e journeys run unchanged, through the gateway's NodePort instead of a local stack.
 	NEWSROOM_K8S_TEST=1 HELM="$(HELM)" NEWSROOM_GATEWAY_URL=http://127.0.0.1:30080 \
 	  $(VENV)/bin/pytest tests/e2e/test_journey.py tests/e2e/test_contract.py tests/k8s \
 	  -m "not teardown" -v $(PYTEST_ARGS)
+
+k8s-teardown: env
 	@if [ "$(KEEP_CLUSTER)" != "1" ]; then \
 	  NEWSROOM_K8S_TEST=1 $(VENV)/bin/pytest tests/k8s -m teardown -v; \
 	else echo "KEEP_CLUSTER=1: the cluster keeps running (make cluster-down stops it)"; fi

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from newsroom_devstack.cluster import Cluster
+from newsroom_devstack.cluster_deploy import deploy_figures_path
 
 _ENABLED = os.environ.get("NEWSROOM_K8S_TEST") == "1"
 # Figures the proofs measured, kept in a file (pytest may import this module twice) and
@@ -74,9 +75,18 @@ def _figures() -> dict[str, str]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start each run with an empty table."""
-    if _ENABLED:
-        FIGURES_FILE.unlink(missing_ok=True)
+    """Start each run with a new table, headed by what `make deploy` measured.
+
+    The teardown run (`-m teardown`, after the proofs) keeps the proofs' table.
+    """
+    if not _ENABLED or session.config.getoption("markexpr") == "teardown":
+        return
+    FIGURES_FILE.unlink(missing_ok=True)
+    try:
+        deployed = json.loads(deploy_figures_path(Cluster()).read_text())
+    except (OSError, ValueError):
+        return
+    record("install: helm upgrade --install --wait (s)", str(deployed["helm_seconds"]))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
