@@ -51,7 +51,10 @@ NODE_NAME = "newsroom"
 BRIDGE = "cni0"
 CNI_NETWORK = "newsroom"
 API_PORT = 6443
-VOLUMES = 6  # hostPath PersistentVolumes made for claims (no provisioner runs here)
+# hostPath PersistentVolumes made for claims (no provisioner runs here). Each dev PostgreSQL and
+# Kafka takes two, and a released volume is retained, not reused: make deploy, skaffold dev and
+# skaffold run -m all take six in one make k8s-test, and reruns on the same cluster take more.
+VOLUMES = 12
 # The Go builds must share one CGO setting, or each invalidates the others' build cache.
 _GO_ENV = {"CGO_ENABLED": "0"}
 _KUBE_COMMANDS = (
@@ -807,14 +810,16 @@ class Cluster:
         self.state["sysctls"].setdefault(_SYSCTL_KUBE_PROXY, route_localnet.read_text().strip())
         self._save()
         config = self.layout.root / "kube-proxy.yaml"
-        config.write_text(
-            _template(
-                "kube-proxy.yaml",
-                KUBECONFIG=str(self.layout.root / "kube-proxy.kubeconfig"),
-                POD_CIDR=POD_CIDR,
-                NODE_NAME=NODE_NAME,
-            )
+        text = _template(
+            "kube-proxy.yaml",
+            KUBECONFIG=str(self.layout.root / "kube-proxy.kubeconfig"),
+            POD_CIDR=POD_CIDR,
+            NODE_NAME=NODE_NAME,
         )
+        # A running kube-proxy exits when its configuration file is written, even with the same
+        # content: `make cluster` on a running cluster must leave it alone.
+        if not config.exists() or config.read_text() != text:
+            config.write_text(text)
         self._daemon(
             "kube-proxy",
             [str(self.layout.kube("kube-proxy")), f"--config={config}"],
