@@ -78,6 +78,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "networkPolicy": {"dnsPort": 5353},
         },
         "users": {
+            "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "kps"}}},
             "jwt": {"previousKeys": [{"existingSecret": "newsroom-users-jwt-2025"}]},
             "database": {"pooler": {"enabled": True}},
             "api": {
@@ -87,6 +88,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             },
         },
         "articles": {
+            "metrics": {"serviceMonitor": {"enabled": True}},
             "database": {"pooler": {"enabled": True}},
             "migrations": {
                 "podAnnotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
@@ -174,14 +176,13 @@ def ensure_helm() -> Path:
     return helm
 
 
-def ensure_checkov() -> Path:
-    """Path to the checkov command, in its own hash-pinned virtual environment."""
-    requirements = REQUIREMENTS / "checkov.txt"
-    venv = TOOLS_DIR / "checkov"
-    checkov = venv / "bin" / "checkov"
-    stamp = TOOLS_DIR / "checkov.stamp"
-    if checkov.exists() and _stamp_ok(stamp, requirements):
-        return checkov
+def _ensure_tool_venv(name: str) -> Path:
+    """The bin folder of a hash-pinned virtual environment for tools/<name>.txt."""
+    requirements = REQUIREMENTS / f"{name}.txt"
+    venv = TOOLS_DIR / name
+    stamp = TOOLS_DIR / f"{name}.stamp"
+    if (venv / "bin" / "python").exists() and _stamp_ok(stamp, requirements):
+        return venv / "bin"
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     subprocess.run(
@@ -198,7 +199,17 @@ def ensure_checkov() -> Path:
         check=True,
     )
     _write_stamp(stamp, requirements)
-    return checkov
+    return venv / "bin"
+
+
+def ensure_checkov() -> Path:
+    """Path to the checkov command, in its own hash-pinned virtual environment."""
+    return _ensure_tool_venv("checkov") / "checkov"
+
+
+def ensure_chart_testing_tools() -> Path:
+    """The folder holding yamllint and yamale (chart-testing runs them from PATH)."""
+    return _ensure_tool_venv("chart-testing")
 
 
 def hadolint() -> Path:

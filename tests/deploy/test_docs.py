@@ -105,7 +105,8 @@ def test_operators_are_pinned_to_the_releases_whose_crds_the_checks_read() -> No
     for chart, (version, release) in OPERATOR_CHARTS.items():
         command = installs[chart]
         assert command[command.index("--version") + 1] == version, chart
-        assert "--wait" in command and "--timeout" in command, chart
+        assert "--wait" in command, chart
+        assert "--timeout" in command, chart
         assert release in PINNED, release
 
 

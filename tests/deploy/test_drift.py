@@ -23,7 +23,11 @@ import yaml
 from deploy_support import CHARTS, REPO, SERVICES, Helm, by_name, containers, of_kind
 
 # The charts' own topic job reads these (newsroom-lib "newsroom-lib.topicsScript").
-CHART_SCRIPT_ENV = {"NEWSROOM_TOPICS_REPLICATION_FACTOR", "NEWSROOM_TOPICS_CONFIG"}
+CHART_SCRIPT_ENV = {
+    "NEWSROOM_TOPICS_REPLICATION_FACTOR",
+    "NEWSROOM_TOPICS_CONFIG",
+    "NEWSROOM_TOPICS_WAIT_SECONDS",
+}
 # Read by Kubernetes, not the service: the parts of the pooler URL ($(VAR) expansion,
 # newsroom-lib "newsroom-lib.env.secrets").
 POOLER_URL_PARTS = {

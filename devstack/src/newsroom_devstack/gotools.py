@@ -46,7 +46,10 @@ SYFT = GoTool("syft", "github.com/anchore/syft/cmd/syft", "v1.57.2")
 KUBECONFORM = GoTool("kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform", "v0.8.0")
 # chart-testing's `ct lint`: chart linting with version-increment checks (tests/deploy).
 CHART_TESTING = GoTool(
-    "ct", "github.com/helm/chart-testing/v3/ct", "v3.14.0", module="github.com/helm/chart-testing/v3"
+    "ct",
+    "github.com/helm/chart-testing/v3/ct",
+    "v3.14.0",
+    module="github.com/helm/chart-testing/v3",
 )
 # The gateway's metrics: the official exporter of nginx's stub_status, as the gateway's sidecar.
 NGINX_EXPORTER = GoTool(
