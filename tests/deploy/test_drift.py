@@ -254,7 +254,10 @@ def test_example_kafka_topics_are_the_declared_ones() -> None:
 
 
 def test_gateway_chart_sets_exactly_the_template_placeholders(helm: Helm) -> None:
-    template = (REPO / "gateway" / "nginx.conf.template").read_text()
+    # The main configuration's and the stub_status server's (the image's entrypoint writes
+    # the latter when GATEWAY_STATUS_LISTEN is set).
+    templates = ("nginx.conf.template", "status.conf.template")
+    template = "\n".join((REPO / "gateway" / name).read_text() for name in templates)
     code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("#"))
     placeholders = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", code))
     assert placeholders
