@@ -142,9 +142,12 @@ def lint(
         BASE_BRANCH,
     ]
     argv += ["--all", "--check-version-increment=false"] if all_charts else []
-    result = subprocess.run(
-        argv, cwd=work, env=env, capture_output=True, text=True, check=False, timeout=600
-    )
+    try:
+        result = subprocess.run(
+            argv, cwd=work, env=env, capture_output=True, text=True, check=False, timeout=600
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return Result(result.returncode, result.stdout + result.stderr, base)
 
 

@@ -50,6 +50,7 @@ def test_the_exporter_is_a_sidecar_the_scrape_annotations_point_at(helm: Helm) -
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == "9113"
     assert annotations["prometheus.io/path"] == "/metrics"
+    assert annotations["kubectl.kubernetes.io/default-container"] == "gateway"
     spec = pod_spec(deployment)
     gateway, exporter = spec["containers"]
     assert gateway["name"] == "gateway"

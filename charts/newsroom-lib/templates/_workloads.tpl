@@ -136,6 +136,10 @@ spec:
         {{- end }}
       annotations:
         checksum/config: {{ include "newsroom-lib.env.config" $ctx | sha256sum }}
+        {{- if $workload.sidecarsTemplate }}
+        # kubectl logs/exec without -c reach the workload, not its sidecar.
+        kubectl.kubernetes.io/default-container: {{ .component }}
+        {{- end }}
         {{- $scrapePort := include "newsroom-lib.scrapePort" . }}
         {{- if $scrapePort }}
         prometheus.io/scrape: "true"
