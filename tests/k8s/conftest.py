@@ -53,6 +53,20 @@ def kubectl(cluster: Cluster, *args: str, timeout: float = 120) -> str:
     return result.stdout
 
 
+def rolled_out(cluster: Cluster, namespace: str, deployment: str) -> None:
+    """Wait (up to 3 minutes) until `deployment` has all its replicas updated and available."""
+    kubectl(
+        cluster,
+        "-n",
+        namespace,
+        "rollout",
+        "status",
+        f"deployment/{deployment}",
+        "--timeout=180s",
+        timeout=200,
+    )
+
+
 def run(argv: list[str], *, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run a command, capturing its output."""
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)

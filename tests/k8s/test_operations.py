@@ -31,7 +31,7 @@ from newsroom_devstack.cluster_deploy import (
     pushed_tag,
 )
 
-from .conftest import kubectl, record, run
+from .conftest import kubectl, record, rolled_out, run
 from .load import Load
 
 SERVICES = ("users", "articles", "views")
@@ -281,21 +281,7 @@ def test_the_disruption_budget_refuses_an_eviction_beyond_max_unavailable(cluste
     record("PDB evictions (users api)", ", ".join(outcomes))
     assert outcomes[0] == "evicted"
     assert "refused" in outcomes[1:], outcomes
-    _rolled_out(cluster, f"{RELEASE}-users")
-
-
-def _rolled_out(cluster: Cluster, deployment: str) -> None:
-    """Wait (up to 3 minutes) until `deployment` has all its replicas updated and available."""
-    kubectl(
-        cluster,
-        "-n",
-        NAMESPACE,
-        "rollout",
-        "status",
-        f"deployment/{deployment}",
-        "--timeout=180s",
-        timeout=200,
-    )
+    rolled_out(cluster, NAMESPACE, f"{RELEASE}-users")
 
 
 def _evict(cluster: Cluster, eviction: dict[str, Any]) -> str:
@@ -389,7 +375,7 @@ def test_killing_a_pod_of_each_service_under_load_loses_no_write_and_no_view(
                 except requests.RequestException:
                     failed_writes += 1
                 time.sleep(0.2)
-            _rolled_out(cluster, f"{RELEASE}-{service}")
+            rolled_out(cluster, NAMESPACE, f"{RELEASE}-{service}")
     for written_slug in acknowledged_writes:
         assert (
             requests.get(f"{GATEWAY_URL}/api/articles/{written_slug}", timeout=15).status_code

@@ -12,7 +12,7 @@ import requests
 from newsroom_devstack.cluster import Cluster
 from newsroom_devstack.cluster_deploy import GATEWAY_URL, NAMESPACE, RELEASE
 
-from .conftest import kubectl, record
+from .conftest import kubectl, record, rolled_out
 
 
 def test_the_gateway_answers_on_the_loopback_node_port() -> None:
@@ -97,16 +97,7 @@ def test_a_service_with_no_ready_pod_is_a_json_503_with_retry_after(cluster: Clu
         kubectl(
             cluster, "-n", NAMESPACE, "scale", "deployment", deployment, f"--replicas={replicas}"
         )
-        kubectl(
-            cluster,
-            "-n",
-            NAMESPACE,
-            "rollout",
-            "status",
-            f"deployment/{deployment}",
-            "--timeout=180s",
-            timeout=200,
-        )
+        rolled_out(cluster, NAMESPACE, deployment)
     deadline = time.monotonic() + 60
     while requests.get(url, headers={"Connection": "close"}, timeout=10).status_code != 200:
         assert time.monotonic() < deadline, f"{url} did not answer 200 within 60s of scaling back"
