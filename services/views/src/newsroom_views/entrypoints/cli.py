@@ -30,9 +30,7 @@ def consume(_args: argparse.Namespace) -> int:
     from newsroom_views.bootstrap import bootstrap
     from newsroom_views.entrypoints import consumers
 
-    services = bootstrap(process="consume")
-    configure_logging(service="views-consume", level=services.settings.log_level)
-    return consumers.run(services, StopFlag().install())
+    return consumers.run(bootstrap(process="consume"))
 
 
 def rebuild(args: argparse.Namespace) -> int:
