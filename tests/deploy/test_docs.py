@@ -67,7 +67,8 @@ def installed(helm: Helm) -> list[dict[str, Any]]:
     ]
     release, chart, flags = args[0], args[1], args[2:]
     flags = [f.replace("$REGISTRY", "registry.example.com/newsroom-team") for f in flags]
-    return helm.template(REPO / chart, release=release, extra=flags)
+    objects: list[dict[str, Any]] = helm.template(REPO / chart, release=release, extra=flags)
+    return objects
 
 
 def applied_manifests() -> list[dict[str, Any]]:

@@ -52,7 +52,8 @@ STANDARD_LABELS = {
 
 
 def deployments(objects: Objects) -> dict[str, dict[str, Any]]:
-    return by_name(objects, "Deployment")
+    found: dict[str, dict[str, Any]] = by_name(objects, "Deployment")
+    return found
 
 
 @pytest.mark.parametrize("value_set", list(VALUE_SETS))

@@ -89,7 +89,8 @@ def _requests_per_worker(metrics_dir: Path, name: str, labels: dict[str, str]) -
     """Requests counted in each worker's own file of the multiprocess directory."""
     counts: dict[str, float] = {}
     for path in metrics_dir.glob("counter_*.db"):
-        for metric in MultiProcessCollector.merge([str(path)], accumulate=False):
+        merged = MultiProcessCollector.merge([str(path)], accumulate=False)  # type: ignore[no-untyped-call]
+        for metric in merged:
             for s in metric.samples:
                 if s.name == name and set(labels.items()) <= set(s.labels.items()):
                     counts[path.stem] = counts.get(path.stem, 0.0) + s.value

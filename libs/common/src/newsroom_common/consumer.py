@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 class BatchHandler(Protocol):
     """Applies new (never seen) events inside the batch's transaction."""
 
-    def __call__(self, connection: Connection, events: Sequence[CloudEvent]) -> None: ...
+    def __call__(self, connection: Connection, events: Sequence[CloudEvent], /) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def _runner() -> ConsumerRunner:
         topics=["t"],
         handler=handler,
         dead_letter_topic="t.dlt",
-        producer_factory=lambda: None,  # type: ignore[arg-type, return-value]
+        producer_factory=lambda: None,
         lag_refresh_s=0.0,
     )
 
@@ -56,7 +56,7 @@ def _runner() -> ConsumerRunner:
 def test_a_lost_broker_drops_the_consumer_instead_of_raising() -> None:
     runner = _runner()
     lost = LostBroker()
-    runner.consumer = lost  # type: ignore[assignment]
+    runner.consumer = lost
     runner.stats.assigned.add(TopicPartition("t", 0))
     assert runner.connected
 
@@ -94,7 +94,7 @@ def test_a_lag_that_cannot_be_read_does_not_stop_the_member() -> None:
     stop = StopFlag()
     runner = _runner()
     quiet = Quiet(stop, polls=5)
-    runner.consumer = quiet  # type: ignore[assignment]
+    runner.consumer = quiet
 
     runner.run(stop)
 
@@ -113,7 +113,7 @@ def test_a_member_whose_consumer_lost_the_broker_joins_again(
 
     def start() -> None:
         joined.append(consumers[len(joined)])
-        runner.consumer = joined[-1]  # type: ignore[assignment]
+        runner.consumer = joined[-1]
 
     monkeypatch.setattr(runner, "start", start)
     runner.run(stop)
