@@ -274,7 +274,7 @@ def test_skaffold_commands_name_real_modules() -> None:
 def test_the_doc_states_the_reload_variable_the_service_reads() -> None:
     text = DOC.read_text()
     assert "ARTICLES_RELOAD=1" in text
-    settings = (
-        REPO / "services" / "articles" / "src" / "newsroom_articles" / "config.py"
-    ).read_text()
-    assert "reload: bool" in settings
+    from newsroom_articles.config import PREFIX, ArticlesSettings
+    from newsroom_common.config import settings_env_names
+
+    assert "ARTICLES_RELOAD" in settings_env_names(ArticlesSettings, prefix=PREFIX)
