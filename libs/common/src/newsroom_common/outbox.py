@@ -13,7 +13,7 @@ import logging
 import select
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -39,7 +39,6 @@ class RelayStats:
     failed: int = 0
     batches: int = 0
     last_error: str | None = None
-    last_success: float = field(default_factory=time.monotonic)
 
 
 class OutboxRelay:
@@ -146,7 +145,6 @@ class OutboxRelay:
         if failed:
             self.stats.last_error = error
             raise RelayError(error or "not acknowledged")
-        self.stats.last_success = time.monotonic()
         return len(sent)
 
     def _observe_backlog(self) -> None:

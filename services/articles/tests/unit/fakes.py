@@ -57,7 +57,6 @@ class FakeStore:
         self.profiles: dict[str, Profile] = {}
         self.follows: set[tuple[str, str]] = set()
         self.outbox: list[Event] = []
-        self.commits = 0
 
     def copy(self) -> FakeStore:
         clone = FakeStore()
@@ -261,7 +260,6 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         for name in ("articles", "favorites", "comments", "profiles", "follows", "outbox"):
             setattr(self.store, name, getattr(self.state, name))
-        self.store.commits += 1
         self.state = self.store.copy()
 
 
