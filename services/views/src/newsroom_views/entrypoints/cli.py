@@ -36,7 +36,7 @@ def consume(_args: argparse.Namespace) -> int:
 def rebuild(args: argparse.Namespace) -> int:
     """Recount every view from the topic and swap the result in."""
     from newsroom_views.bootstrap import bootstrap
-    from newsroom_views.entrypoints.rebuild import rebuild as run_rebuild
+    from newsroom_views.service_layer.rebuild import rebuild as run_rebuild
 
     services = bootstrap(process="rebuild")
     configure_logging(service="views-rebuild", level=services.settings.log_level)
