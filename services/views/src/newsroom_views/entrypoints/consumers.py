@@ -14,18 +14,17 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Connection
 
-from newsroom_common.consumer import BatchHandler, ConsumerRunner, prune_processed
+from newsroom_common.consumer import BatchHandler, ConsumerRunner
 from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
 from newsroom_common.runners import run_consumers
 from newsroom_views.adapters.locks import hold_ingest_shared
 from newsroom_views.adapters.repositories import SqlRepositories
 from newsroom_views.adapters.tables import processed_events
-from newsroom_views.adapters.topic_config import redelivery_horizon
 from newsroom_views.bootstrap import Services
 from newsroom_views.domain.events import article_of, author_of, view_of
-from newsroom_views.domain.model import HOUR, dedup_window
 from newsroom_views.service_layer import replica
+from newsroom_views.service_layer.pruning import dedup_retention, prune_old
 from newsroom_views.service_layer.views import record_views
 
 log = logging.getLogger(__name__)
@@ -140,48 +139,6 @@ def housekeeping(services: Services) -> Callable[[], None]:
         prune_old(services, processed_retention=processed_retention[0])
 
     return prune
-
-
-def dedup_retention(services: Services) -> dt.timedelta | None:
-    """How long processed ids are kept: the setting, raised to the views topic's horizon."""
-    s = services.settings
-    configured = dt.timedelta(hours=s.processed_events_retention_hours)
-    try:
-        horizon = redelivery_horizon(s.kafka_bootstrap_servers, s.views_topic)
-    except Exception as exc:
-        # Unknown horizon: the setting stands (it is documented to cover Kafka's defaults).
-        log.warning("cannot read the views topic's retention: %s", exc)
-        return configured
-    window = dedup_window(configured, horizon)
-    if window != configured:
-        log.warning(
-            "processed event ids kept longer than configured: the views topic can redeliver "
-            "records for that long",
-            extra={"configured_hours": configured / HOUR, "kept_hours": window and window / HOUR},
-        )
-    return window
-
-
-def prune_old(services: Services, *, processed_retention: dt.timedelta | None) -> None:
-    """Drop processed event ids and buckets past their retention."""
-    now = dt.datetime.now(dt.UTC)
-    try:
-        ids = 0
-        if processed_retention is not None:
-            ids = prune_processed(
-                services.engine,
-                processed_events,
-                older_than_s=int(processed_retention.total_seconds()),
-            )
-        with services.engine.begin() as connection:
-            buckets = SqlRepositories(connection).counts.prune(
-                minutes_before=now - services.retention.minutes,
-                hours_before=now - services.retention.hours,
-            )
-        log.info("pruned", extra={"processed_events": ids, "buckets": buckets})
-    except Exception:
-        # Pruning is housekeeping: a failure waits for the next round, counting goes on.
-        log.exception("pruning failed")
 
 
 def run(services: Services) -> int:
