@@ -16,7 +16,7 @@ _.should_sample  # OpenTelemetry's Sampler interface (telemetry)
 _.get_description  # idem
 _.parent_context  # its signature, fixed by the interface
 _.trace_state  # idem
-_.regex  # werkzeug converter attributes (articles entrypoints/http.py)
+_.regex  # werkzeug converter attributes (articles entrypoints/blueprint_helpers.py)
 _.part_isolating  # idem
 _.strict_slashes  # werkzeug's Rule attribute, set on every rule (web.py)
 _.frame  # signal handlers' fixed signature (devstack cli)
