@@ -22,7 +22,7 @@ from newsroom_views.adapters.locks import hold_ingest_shared
 from newsroom_views.adapters.repositories import SqlRepositories
 from newsroom_views.adapters.tables import processed_events
 from newsroom_views.bootstrap import Services
-from newsroom_views.domain.events import article_of, author_of, view_of
+from newsroom_views.domain.consumed_events import article_of, author_of, view_of
 from newsroom_views.service_layer import replica
 from newsroom_views.service_layer.pruning import dedup_retention, prune_old
 from newsroom_views.service_layer.views import record_views
