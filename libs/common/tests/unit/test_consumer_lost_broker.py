@@ -16,7 +16,7 @@ from kafka import TopicPartition
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from newsroom_common.consumer import ConsumerRunner
-from newsroom_common.tables import add_shared_tables
+from newsroom_common.shared_tables import add_shared_tables
 from newsroom_common.worker import StopFlag
 
 

@@ -95,7 +95,7 @@ def upgrade() -> None:
         sa.Column("updated_at", TIMESTAMP, nullable=False),
     )
     op.create_index("comments_article_idx", "comments", ["article_id", "id"])
-    # The outbox and processed_events tables every service has (newsroom_common.tables), as
+    # The outbox and processed_events tables every service has (newsroom_common.shared_tables), as
     # they were at this revision: frozen here, so a later change to the library cannot
     # change what this migration did.
     op.create_table(

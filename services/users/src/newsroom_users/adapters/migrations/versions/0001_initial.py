@@ -52,7 +52,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("follows_followee_idx", "follows", ["followee_id"])
-    # The outbox and processed_events tables every service has (newsroom_common.tables), as
+    # The outbox and processed_events tables every service has (newsroom_common.shared_tables), as
     # they were at this revision: frozen here, so a later change to the library cannot
     # change what this migration did.
     op.create_table(

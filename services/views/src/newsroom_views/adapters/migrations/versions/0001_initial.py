@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.Column("next_offset", sa.BigInteger, nullable=False),
     )
     op.create_table("rebuild_seen", sa.Column("event_id", sa.Text, primary_key=True))
-    # The outbox and processed_events tables every service has (newsroom_common.tables), as
+    # The outbox and processed_events tables every service has (newsroom_common.shared_tables), as
     # they were at this revision: frozen here, so a later change to the library cannot
     # change what this migration did.
     op.create_table(
