@@ -21,7 +21,7 @@ from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
 from newsroom_common.logs import configure_logging
 from newsroom_common.migrations import upgrade
-from newsroom_common.runners import run_consumers, run_outbox_relay
+from newsroom_common.worker_runtime import run_consumers, run_outbox_relay
 
 MIGRATIONS = "newsroom_articles.adapters:migrations"
 log = logging.getLogger("newsroom_articles.cli")

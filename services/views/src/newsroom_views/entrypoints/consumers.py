@@ -1,7 +1,7 @@
 """The views consumers: view ingestion and the article and author replicas.
 
 `newsroom-views consume` runs one consumer group member of each group through the
-platform's consumer runtime (`newsroom_common.runners.run_consumers`): ingestion scales
+platform's consumer runtime (`newsroom_common.worker_runtime.run_consumers`): ingestion scales
 with the processes (up to the partitions of `articles.views.v1`); extra replica members
 simply idle. This module only says which topics feed which use case.
 """
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from newsroom_common.consumer import BatchHandler, ConsumerRunner
 from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
-from newsroom_common.runners import run_consumers
+from newsroom_common.worker_runtime import run_consumers
 from newsroom_views.adapters.locks import hold_ingest_shared
 from newsroom_views.adapters.repositories import SqlRepositories
 from newsroom_views.adapters.tables import processed_events
