@@ -23,4 +23,15 @@ fi
 # envsubst's list of the variables it may replace: ${A}${B}...
 envsubst "$(printf '${%s}' $names)" <"$template" >"$output.partial"
 mv "$output.partial" "$output"
+
+# The stub_status server for the metrics exporter, when GATEWAY_STATUS_LISTEN asks for it:
+# the main configuration includes GATEWAY_RUN_DIR/status.d/*.conf (none: no such server).
+status_dir="$GATEWAY_RUN_DIR/status.d"
+rm -rf "$status_dir"
+if [ -n "${GATEWAY_STATUS_LISTEN:-}" ]; then
+    mkdir -p "$status_dir"
+    envsubst '${GATEWAY_STATUS_LISTEN}' \
+        <"${GATEWAY_STATUS_TEMPLATE:-/etc/nginx/templates/status.conf.template}" \
+        >"$status_dir/stub_status.conf"
+fi
 exec "$@"

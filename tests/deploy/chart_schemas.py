@@ -462,8 +462,20 @@ def schemas() -> dict[str, Schema]:
                         "extraEgress": K8S_LIST,
                     }
                 ),
+                # nginx's stub_status and the exporter sidecar (the gateway's /metrics).
+                "metrics": closed(
+                    {
+                        "enabled": BOOLEAN,
+                        "port": PORT,
+                        "statusPort": PORT,
+                        "image": IMAGE,
+                        "resources": RESOURCES,
+                        "serviceMonitor": METRICS["properties"]["serviceMonitor"],
+                    },
+                    required=["enabled", "port", "statusPort", "image", "resources"],
+                ),
             },
-            required=["resources", "autoscaling"],
+            required=["resources", "autoscaling", "metrics"],
         ),
     }
     # Each service chart checks its own values; here only that a key is a known chart.

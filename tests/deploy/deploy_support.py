@@ -21,6 +21,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -78,6 +79,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "networkPolicy": {"dnsPort": 5353},
         },
         "users": {
+            "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "kps"}}},
             "jwt": {"previousKeys": [{"existingSecret": "newsroom-users-jwt-2025"}]},
             "database": {"pooler": {"enabled": True}},
             "api": {
@@ -87,6 +89,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             },
         },
         "articles": {
+            "metrics": {"serviceMonitor": {"enabled": True}},
             "database": {"pooler": {"enabled": True}},
             "migrations": {
                 "podAnnotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
@@ -174,14 +177,13 @@ def ensure_helm() -> Path:
     return helm
 
 
-def ensure_checkov() -> Path:
-    """Path to the checkov command, in its own hash-pinned virtual environment."""
-    requirements = REQUIREMENTS / "checkov.txt"
-    venv = TOOLS_DIR / "checkov"
-    checkov = venv / "bin" / "checkov"
-    stamp = TOOLS_DIR / "checkov.stamp"
-    if checkov.exists() and _stamp_ok(stamp, requirements):
-        return checkov
+def _ensure_tool_venv(name: str) -> Path:
+    """The bin folder of a hash-pinned virtual environment for tools/<name>.txt."""
+    requirements = REQUIREMENTS / f"{name}.txt"
+    venv = TOOLS_DIR / name
+    stamp = TOOLS_DIR / f"{name}.stamp"
+    if (venv / "bin" / "python").exists() and _stamp_ok(stamp, requirements):
+        return venv / "bin"
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     subprocess.run(
@@ -198,7 +200,59 @@ def ensure_checkov() -> Path:
         check=True,
     )
     _write_stamp(stamp, requirements)
-    return checkov
+    return venv / "bin"
+
+
+def ensure_checkov() -> Path:
+    """Path to the checkov command, in its own hash-pinned virtual environment."""
+    return _ensure_tool_venv("checkov") / "checkov"
+
+
+def ensure_chart_testing_tools() -> Path:
+    """The folder holding yamllint and yamale (chart-testing runs them from PATH)."""
+    return _ensure_tool_venv("chart-testing")
+
+
+def ensure_debian_nginx() -> Path:
+    """Debian's nginx, the one the gateway image runs (stub_status included), unpacked from
+    the package apt would install without installing it: no service starts, nothing under
+    /etc changes. Cached in .cache/deploy-tools/debian-nginx."""
+    target = TOOLS_DIR / "debian-nginx"
+    binary = target / "usr" / "sbin" / "nginx"
+    if binary.exists():
+        return binary
+    for tool in ("apt-get", "dpkg-deb"):
+        if not shutil.which(tool):
+            raise RuntimeError(
+                f"{tool} not found: the gateway metrics check unpacks Debian's nginx package "
+                "(the gateway image's nginx); run it on Debian"
+            )
+    with tempfile.TemporaryDirectory() as folder:
+
+        def download() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["apt-get", "download", "-qq", "nginx"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=300,
+            )
+
+        result = download()
+        if result.returncode != 0 and os.geteuid() == 0:
+            # A fresh machine may have no package lists yet.
+            subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
+            result = download()
+        if result.returncode != 0:
+            raise RuntimeError(f"apt-get download nginx failed: {result.stderr.strip()}")
+        (package,) = Path(folder).glob("nginx_*.deb")
+        partial = target.with_name("debian-nginx.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        subprocess.run(["dpkg-deb", "-x", str(package), str(partial)], check=True, timeout=120)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    return binary
 
 
 def hadolint() -> Path:

@@ -2,10 +2,11 @@
 versions, so those objects are validated against the real schemas (the Kubernetes
 schemas of kubernetes_validate do not describe custom kinds).
 
-The CRD files come from the operators' own Go modules, fetched through the Go module
-proxy with `go mod download` into Go's module cache (~/go/pkg/mod, reused between runs).
-The Prometheus Operator's root module is not served by the proxy, so PrometheusRule,
-ServiceMonitor and PodMonitor are checked structurally by their own tests instead.
+The CRD files of the Go operators (KEDA, Gateway API, CloudNativePG) come from their own
+Go modules, fetched through the Go module proxy with `go mod download` into Go's module
+cache (~/go/pkg/mod, reused between runs). Strimzi is not a Go module and the Prometheus
+Operator's root module is not served by the proxy: their CRDs are kept as test data in
+tests/deploy/crds/ (sources and licenses in its README).
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ MODULES = {
     "sigs.k8s.io/gateway-api@v1.6.3": "config/crd/standard",
     "github.com/cloudnative-pg/cloudnative-pg@v1.25.1": "config/crd/bases",
 }
+
+# The operators whose CRDs are kept here: version -> folder under tests/deploy/crds.
+CRDS_DIR = Path(__file__).resolve().parent / "crds"
+VENDORED = {
+    "Strimzi 1.0.1": CRDS_DIR / "strimzi-1.0.1",
+    "Prometheus Operator v0.93.0": CRDS_DIR / "prometheus-operator-v0.93.0",
+}
+PINNED = (*MODULES, *VENDORED)
 
 Schema = dict[str, Any]
 
@@ -84,17 +93,31 @@ def _strict(schema: Any) -> Any:
 
 
 @cache
+def crd_files() -> tuple[Path, ...]:
+    """The CRD files of every pinned operator (the Go modules downloaded on first use)."""
+    folders = [_module_dir(module) / folder for module, folder in MODULES.items()]
+    folders += VENDORED.values()
+    return tuple(path for folder in folders for path in sorted(folder.glob("*.yaml")))
+
+
+def crds() -> list[dict[str, Any]]:
+    """Every CustomResourceDefinition of the pinned operators."""
+    return [
+        crd
+        for path in crd_files()
+        for crd in yaml.safe_load_all(path.read_text())
+        if crd and crd.get("kind") == "CustomResourceDefinition"
+    ]
+
+
+@cache
 def crd_schemas() -> dict[tuple[str, str], Schema]:
     """(apiVersion, kind) -> the strict openAPIV3Schema of every served version."""
     schemas: dict[tuple[str, str], Schema] = {}
-    for module, folder in MODULES.items():
-        for path in sorted((_module_dir(module) / folder).glob("*.yaml")):
-            for crd in yaml.safe_load_all(path.read_text()):
-                if not crd or crd.get("kind") != "CustomResourceDefinition":
-                    continue
-                group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-                for version in crd["spec"]["versions"]:
-                    if version.get("served"):
-                        schema = version["schema"]["openAPIV3Schema"]
-                        schemas[(f"{group}/{version['name']}", kind)] = _strict(schema)
+    for crd in crds():
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                schema = version["schema"]["openAPIV3Schema"]
+                schemas[(f"{group}/{version['name']}", kind)] = _strict(schema)
     return schemas

@@ -91,6 +91,26 @@ def created_secrets() -> dict[str, set[str]]:
     return secrets
 
 
+# The operator versions the doc pins (chart versions) and the releases whose CRDs
+# test_operator_objects validates the examples against: they must be the same releases.
+OPERATOR_CHARTS = {
+    "cnpg/cloudnative-pg": ("0.23.2", "github.com/cloudnative-pg/cloudnative-pg@v1.25.1"),
+    "strimzi/strimzi-kafka-operator": ("1.0.1", "Strimzi 1.0.1"),
+}
+
+
+def test_operators_are_pinned_to_the_releases_whose_crds_the_checks_read() -> None:
+    from operator_crds import PINNED
+
+    installs = {c[4]: c for c in commands() if c[:3] == ["helm", "upgrade", "--install"]}
+    for chart, (version, release) in OPERATOR_CHARTS.items():
+        command = installs[chart]
+        assert command[command.index("--version") + 1] == version, chart
+        assert "--wait" in command, chart
+        assert "--timeout" in command, chart
+        assert release in PINNED, release
+
+
 def test_every_command_is_one_the_checks_understand() -> None:
     known = (
         ("export",),
@@ -170,7 +190,6 @@ def test_the_example_manifests_match_the_charts_defaults(installed: list[dict[st
     manifests = applied_manifests()
     clusters = {d["metadata"]["name"] for d in manifests if d["kind"] == "Cluster"}
     (kafka,) = [d for d in manifests if d["kind"] == "Kafka"]
-    assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
     assert {d["spec"]["replicas"] for d in manifests if d["kind"] == "KafkaNodePool"} == {3}
     config = by_name(installed, "ConfigMap")["newsroom-users-config"]["data"]
     # Strimzi names the bootstrap Service <cluster>-kafka-bootstrap; the plain listener is 9092.
@@ -191,7 +210,8 @@ def test_the_example_manifests_match_the_charts_defaults(installed: list[dict[st
     for document in manifests:
         assert document["apiVersion"] in {
             "postgresql.cnpg.io/v1",
-            "kafka.strimzi.io/v1beta2",
+            # The only API Strimzi 1.0 serves (test_operator_objects checks its CRDs).
+            "kafka.strimzi.io/v1",
         }, document["kind"]
         assert "namespace" not in document["metadata"], "applied with kubectl -n"
 

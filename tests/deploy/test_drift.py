@@ -23,7 +23,11 @@ import yaml
 from deploy_support import CHARTS, REPO, SERVICES, Helm, by_name, containers, of_kind
 
 # The charts' own topic job reads these (newsroom-lib "newsroom-lib.topicsScript").
-CHART_SCRIPT_ENV = {"NEWSROOM_TOPICS_REPLICATION_FACTOR", "NEWSROOM_TOPICS_CONFIG"}
+CHART_SCRIPT_ENV = {
+    "NEWSROOM_TOPICS_REPLICATION_FACTOR",
+    "NEWSROOM_TOPICS_CONFIG",
+    "NEWSROOM_TOPICS_WAIT_SECONDS",
+}
 # Read by Kubernetes, not the service: the parts of the pooler URL ($(VAR) expansion,
 # newsroom-lib "newsroom-lib.env.secrets").
 POOLER_URL_PARTS = {
@@ -250,7 +254,10 @@ def test_example_kafka_topics_are_the_declared_ones() -> None:
 
 
 def test_gateway_chart_sets_exactly_the_template_placeholders(helm: Helm) -> None:
-    template = (REPO / "gateway" / "nginx.conf.template").read_text()
+    # The main configuration's and the stub_status server's (the image's entrypoint writes
+    # the latter when GATEWAY_STATUS_LISTEN is set).
+    templates = ("nginx.conf.template", "status.conf.template")
+    template = "\n".join((REPO / "gateway" / name).read_text() for name in templates)
     code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("#"))
     placeholders = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", code))
     assert placeholders

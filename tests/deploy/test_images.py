@@ -90,7 +90,9 @@ def test_make_images_builds_each_service_with_its_name_and_port() -> None:
 
 def test_gateway_image_renders_the_shared_template_with_its_own_entrypoint() -> None:
     text = GATEWAY_DOCKERFILE.read_text()
-    assert "COPY gateway/nginx.conf.template /etc/nginx/templates/nginx.conf.template" in text
+    # The main template and the stub_status server's (gateway metrics).
+    templates = "gateway/nginx.conf.template gateway/status.conf.template"
+    assert f"COPY {templates} /etc/nginx/templates/" in text
     assert "COPY gateway/entrypoint.sh /usr/local/bin/newsroom-gateway-entrypoint" in text
     # The build renders the template with the image's own entrypoint and checks it.
     assert "RUN newsroom-gateway-entrypoint nginx -t -p /etc/nginx/ -c /tmp/nginx.conf" in text

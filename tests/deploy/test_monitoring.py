@@ -22,7 +22,21 @@ KUBE_STATE_METRICS = frozenset(
         "kube_horizontalpodautoscaler_spec_max_replicas",
     }
 )
-_METRIC_NAME = re.compile(r"\b((?:newsroom|kube)_[a-z0-9_]+)\b")
+# What the gateway's nginx-prometheus-exporter sidecar serves (test_gateway_metrics.py
+# checks this list against the real exporter in front of a real nginx).
+NGINX_EXPORTER_SERIES = frozenset(
+    {
+        "nginx_up",
+        "nginx_http_requests_total",
+        "nginx_connections_accepted",
+        "nginx_connections_handled",
+        "nginx_connections_active",
+        "nginx_connections_reading",
+        "nginx_connections_writing",
+        "nginx_connections_waiting",
+    }
+)
+_METRIC_NAME = re.compile(r"\b((?:newsroom|kube|nginx)_[a-z0-9_]+)\b")
 
 
 def exported_series() -> set[str]:
@@ -58,6 +72,8 @@ def test_the_dashboard_is_valid_json_in_a_configmap_grafana_picks_up(
     titles = " ".join(p["title"] for p in dashboard["panels"]).lower()
     for topic in ("request rate", "error", "latency", "consumer lag", "outbox", "hpa"):
         assert topic in titles
+    for topic in ("gateway request rate", "gateway errors", "gateway latency"):
+        assert topic in titles
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
 
@@ -66,7 +82,7 @@ def test_every_query_of_the_dashboard_names_a_metric_we_export(
     dashboard_configmap: dict[str, Any],
 ) -> None:
     dashboard = json.loads(next(iter(dashboard_configmap["data"].values())))
-    known = exported_series() | KUBE_STATE_METRICS
+    known = exported_series() | KUBE_STATE_METRICS | NGINX_EXPORTER_SERIES
     queries = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     queries += [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
     assert queries

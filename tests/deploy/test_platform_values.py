@@ -229,7 +229,8 @@ def test_workload_knobs_render_where_they_belong(rendered: dict[str, Objects]) -
     assert api["livenessProbe"]["timeoutSeconds"] == 5
     assert api["livenessProbe"]["failureThreshold"] == 6
     assert api["livenessProbe"]["periodSeconds"] == 10
-    assert api["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    # An API's liveness is on gunicorn's master listener (test_probes.py).
+    assert api["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
     consumer = deployments["newsroom-views-consumer"]
     assert {"name": "ca", "configMap": {"name": "corporate-ca"}} in pod_spec(consumer)["volumes"]
     (container,) = containers(consumer)

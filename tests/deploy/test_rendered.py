@@ -23,9 +23,9 @@ from deploy_support import (
 Objects = list[dict[str, Any]]
 
 KUBERNETES_VERSION = "1.30"
-# Kinds from operators' CRDs, which the Kubernetes schemas do not describe; each is
-# checked structurally below instead.
-CUSTOM_KINDS = {"ScaledObject", "HTTPRoute", "PrometheusRule"}
+# Kinds from operators' CRDs, which the Kubernetes schemas do not describe; kubeconform
+# validates them against the pinned CRDs (test_kubeconform.py).
+CUSTOM_KINDS = {"ScaledObject", "HTTPRoute", "PrometheusRule", "ServiceMonitor", "PodMonitor"}
 
 # Every long-running workload of the platform: Deployment name -> (app name, port).
 WORKLOADS = {
@@ -166,15 +166,25 @@ def test_every_container_has_requests_limits_and_probes(
 ) -> None:
     objects = rendered[value_set]
     for name, deployment in deployments(objects).items():
-        (container,) = containers(deployment)
-        for kind in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(container["resources"][kind]), f"{name} {kind}"
+        # The workload's own container first; the gateway adds its metrics exporter.
+        container, *sidecars = containers(deployment)
+        assert [c["name"] for c in sidecars] == (
+            ["metrics-exporter"] if name == "newsroom-gateway" else []
+        )
+        for each in (container, *sidecars):
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(each["resources"][kind]), f"{name} {kind}"
+            assert each["livenessProbe"], name
+            assert each["readinessProbe"], name
         port = container["ports"][0]
         assert (port["name"], port["containerPort"]) == ("http", WORKLOADS[name][1])
         probes = {
             k: container[k]["httpGet"] for k in ("startupProbe", "livenessProbe", "readinessProbe")
         }
-        assert all(p["port"] == "http" for p in probes.values())
+        # An API's liveness goes to gunicorn's master listener (test_probes.py).
+        liveness_port = "probes" if probes["livenessProbe"]["port"] == "probes" else "http"
+        assert {p["port"] for p in probes.values()} == {"http", liveness_port}
+        assert (liveness_port == "probes") == (WORKLOADS[name][1] in (8001, 8002, 8003))
         assert probes["livenessProbe"]["path"] == "/healthz"
         assert probes["startupProbe"]["path"] == "/healthz"
         # The gateway is ready when nginx answers; the services when their database and Kafka do.
@@ -203,7 +213,8 @@ def assert_hardened(obj: dict[str, Any]) -> None:
         assert context["runAsNonRoot"] is True, name
         assert context["seccompProfile"] == {"type": "RuntimeDefault"}, name
         mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
-        if obj["kind"] != "Pod":
+        # The workload's own container writes /tmp; a sidecar (the exporter) writes nothing.
+        if obj["kind"] != "Pod" and container["name"] != "metrics-exporter":
             volumes = {v["name"]: v for v in spec["volumes"]}
             assert "emptyDir" in volumes[mounts["/tmp"]], f"{name}: /tmp is not an emptyDir"
 

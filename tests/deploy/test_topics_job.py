@@ -31,7 +31,7 @@ def _save(state):
 
 
 class KafkaAdminClient:
-    def __init__(self, bootstrap_servers, client_id):
+    def __init__(self, bootstrap_servers, client_id, bootstrap_timeout_ms):
         state = _load()
         state["bootstrap"] = bootstrap_servers
         _save(state)
@@ -80,6 +80,7 @@ def run(
     (tmp_path / "kafka").mkdir(exist_ok=True)
     (tmp_path / "kafka" / "__init__.py").write_text("")
     (tmp_path / "kafka" / "admin.py").write_text(FAKE_KAFKA)
+    (tmp_path / "kafka" / "errors.py").write_text("class KafkaTimeoutError(Exception): ...\n")
     # A stand-in service package declaring topics like newsroom_articles does.
     (tmp_path / "newsroom_articles").mkdir(exist_ok=True)
     (tmp_path / "newsroom_articles" / "__init__.py").write_text("")
@@ -147,6 +148,33 @@ def test_fails_on_a_topic_with_fewer_partitions_than_declared(
     assert "articles.views.v1: 6 partitions, 12 declared" in result.stderr
 
 
+def test_waits_for_a_broker_then_fails_naming_it(job: dict[str, Any]) -> None:
+    """The real kafka-python against an address where nothing listens: the Job waits (the
+    release may start before the brokers), then gives up within its bound, naming Kafka."""
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the socket is: nothing listens there
+    env = {e["name"]: e["value"] for e in job["env"] if "value" in e}
+    assert env["NEWSROOM_TOPICS_WAIT_SECONDS"] == "180"
+    env |= {"NEWSROOM_TOPICS_WAIT_SECONDS": "5", "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}
+    command = job["command"]
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", command[2], "newsroom_articles"],
+        env={**env, "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"Kafka at 127.0.0.1:{port} did not answer within 5s" in result.stderr
+    assert time.monotonic() - started >= 5
+
+
 def test_the_fake_matches_kafka_pythons_admin_client() -> None:
     import inspect
 
@@ -155,4 +183,5 @@ def test_the_fake_matches_kafka_pythons_admin_client() -> None:
     create = inspect.signature(KafkaAdminClient.create_topics).parameters
     assert {"new_topics", "timeout_ms", "raise_errors", "wait_for_metadata"} <= set(create)
     assert "topics" in inspect.signature(KafkaAdminClient.describe_topics).parameters
-    assert {"bootstrap_servers", "client_id"} <= set(KafkaAdminClient.DEFAULT_CONFIG)
+    config = set(KafkaAdminClient.DEFAULT_CONFIG)
+    assert {"bootstrap_servers", "client_id", "bootstrap_timeout_ms"} <= config

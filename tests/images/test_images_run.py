@@ -44,7 +44,15 @@ if os.geteuid() != 0:
 pytestmark = pytest.mark.timeout(3600)
 
 SERVICES = ("users", "articles", "views")
-NAMES = ("base", "base-nginx", *SERVICES, "gateway", "postgres", "kafka")
+NAMES = (
+    "base",
+    "base-nginx",
+    *SERVICES,
+    "gateway",
+    "postgres",
+    "kafka",
+    "nginx-prometheus-exporter",
+)
 DEV_TOOLS = ("gcc", "cc", "c++", "make", "ld", "as", "pip", "pip3", "uv")
 
 
@@ -277,6 +285,44 @@ def test_gateway_image_names_a_missing_setting_and_does_not_start(built: dict[st
     assert "no value for: VIEWS_UPSTREAM_SERVERS" in result.stderr
 
 
+def test_gateway_and_exporter_images_serve_nginx_metrics(built: dict[str, Built]) -> None:
+    """The gateway pod's two containers as the chart runs them: nginx with its stub_status on
+    the loopback (GATEWAY_STATUS_LISTEN) and the exporter image turning it into nginx_*."""
+    port, status_port, metrics_port = free_port(), free_port(), free_port()
+    env = gateway_env(port, {s: free_port() for s in SERVICES})
+    env["GATEWAY_STATUS_LISTEN"] = f"{LOOPBACK}:{status_port}"
+    flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    suffix = uuid.uuid4().hex[:8]
+    gateway = Container(
+        f"newsroom-test-gateway-status-{suffix}",
+        [*HARDENED, *HOST_NET, *flags, built["gateway"].ref],
+    )
+    exporter = None
+    try:
+        gateway.wait_http(f"http://{LOOPBACK}:{port}/healthz")
+        exporter = Container(
+            f"newsroom-test-exporter-{suffix}",
+            [
+                *HARDENED,
+                *HOST_NET,
+                built["nginx-prometheus-exporter"].ref,
+                f"--nginx.scrape-uri=http://{LOOPBACK}:{status_port}/stub_status",
+                f"--web.listen-address={LOOPBACK}:{metrics_port}",
+            ],
+        )
+        exporter.wait_http(f"http://{LOOPBACK}:{metrics_port}/metrics")
+        status, body, _ = http_status(f"http://{LOOPBACK}:{metrics_port}/metrics")
+        text = body.decode()
+        assert status == 200
+        assert "\nnginx_up 1\n" in text, text
+        assert "\nnginx_http_requests_total " in text
+        assert "\nnginx_connections_active " in text
+    finally:
+        if exporter is not None:
+            exporter.remove()
+        gateway.remove()
+
+
 def test_postgres_image_initialises_its_volume_and_runs_the_init_scripts(
     built: dict[str, Built], tmp_path: Path
 ) -> None:
@@ -374,6 +420,7 @@ EXPECTED_PACKAGES = {
     "gateway": {"nginx", "gettext-base"},
     "postgres": {"postgresql-15"},
     "kafka": {"openjdk-17-jre-headless", "kafka_2.13"},
+    "nginx-prometheus-exporter": {"github.com/nginx/nginx-prometheus-exporter"},
 }
 
 

@@ -18,6 +18,9 @@ workloads:
     # transaction pooling, so the API keeps the direct URL even with database.pooler.
     needsSession: true
     port: 8002
+    # Liveness, from gunicorn's master beside the request workers: busy gthread slots
+    # never starve it (newsroom_common.gunicorn_config).
+    probePort: 9091
     service: true
     livenessPath: /healthz
     readinessPath: /readyz

@@ -22,6 +22,11 @@ workloads:
     egress: [services]
     # nginx finishes in-flight requests on SIGQUIT; the image's STOPSIGNAL is SIGQUIT.
     terminationGracePeriodSeconds: 30
+    # /metrics is the exporter sidecar's (gateway.metricsSidecar), not nginx's: the scrape
+    # annotations point at it, and nothing is scraped with metrics off.
+    scrapePort: {{ if .Values.metrics.enabled }}{{ .Values.metrics.port }}{{ else }}null{{ end }}
+    scrapePortName: metrics
+    sidecarsTemplate: gateway.metricsSidecar
 secretVolumes: []
 {{- end -}}
 
@@ -49,8 +54,53 @@ GATEWAY_CACHE: {{ ternary "newsroom_cache" "off" .Values.cache.enabled | quote }
 {{- $proxies := list }}
 {{- range .Values.trustedProxies }}{{ $proxies = append $proxies (printf "set_real_ip_from %s;" .) }}{{ end }}
 GATEWAY_TRUSTED_PROXIES: {{ join "\n" $proxies | quote }}
+{{- /* The image's entrypoint adds the stub_status server when this is set (gateway/status.conf.template). */}}
+GATEWAY_STATUS_LISTEN: {{ ternary (printf "127.0.0.1:%v" .Values.metrics.statusPort) "" .Values.metrics.enabled | quote }}
 {{- range $app, $upstream := .Values.upstreams }}
 {{- $host := $upstream.host | default (include "newsroom-lib.names.peerFullname" (dict "ctx" $ "chart" $app)) }}
 {{ upper $app }}_UPSTREAM_SERVERS: {{ printf "server %s:%v;" $host $upstream.port | quote }}
+{{- end }}
+{{- end -}}
+
+
+{{/*
+The metrics sidecar: the official nginx-prometheus-exporter reading nginx's stub_status on
+the pod's loopback and serving nginx_* metrics on its "metrics" port; hardened like the
+gateway (the chart's container security context), with its own small resources.
+*/}}
+{{- define "gateway.metricsSidecar" -}}
+{{- if .Values.metrics.enabled }}
+{{- $metrics := .Values.metrics }}
+- name: metrics-exporter
+  image: {{ include "newsroom-lib.imageRef" (dict "ctx" . "image" $metrics.image) | quote }}
+  imagePullPolicy: {{ $metrics.image.pullPolicy }}
+  args:
+    - --nginx.scrape-uri=http://127.0.0.1:{{ $metrics.statusPort }}/stub_status
+    - --web.listen-address=:{{ $metrics.port }}
+    - --web.telemetry-path=/metrics
+  ports:
+    - name: metrics
+      containerPort: {{ $metrics.port }}
+      protocol: TCP
+  # The exporter answers /metrics even while nginx is down (nginx_up 0), so these probe
+  # the exporter itself, never the gateway's health.
+  livenessProbe:
+    httpGet:
+      path: /metrics
+      port: metrics
+    periodSeconds: 20
+    timeoutSeconds: 5
+  readinessProbe:
+    httpGet:
+      path: /metrics
+      port: metrics
+    periodSeconds: 10
+    timeoutSeconds: 5
+  resources:
+    {{- toYaml $metrics.resources | nindent 4 }}
+  {{- with include "newsroom-lib.container.securityContext" (dict "ctx" . "values" dict) }}
+  securityContext:
+    {{- . | nindent 4 }}
+  {{- end }}
 {{- end }}
 {{- end -}}

@@ -104,6 +104,10 @@ Usage: {{- include "newsroom-lib.env.workload" (dict "ctx" $ "component" "api") 
   value: {{ $values.workers | quote }}
 - name: {{ $p }}_THREADS
   value: {{ $values.threads | quote }}
+{{- with $workload.probePort }}
+- name: {{ $p }}_PROBE_PORT
+  value: {{ . | quote }}
+{{- end }}
 {{- if .ctx.Values.devMode }}
 - name: {{ $p }}_RELOAD
   value: "1"

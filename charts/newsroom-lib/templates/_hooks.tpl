@@ -4,8 +4,9 @@ before the new pods start:
 - migrate: `<cli> migrate` (Alembic) against the service's own database;
 - topics: creates the Kafka topics the service owns with the partition counts its code
   declares (<module>.topics.TOPICS), using kafka-python from the service's own image; it
-  fails if an existing topic has fewer partitions than declared (growing a topic moves
-  keys between partitions, an operator's decision). Off with global.kafka.createTopics
+  waits (at most 180 s) for a Kafka broker, then fails if an existing topic has fewer
+  partitions than declared (growing a topic moves keys between partitions, an
+  operator's decision). Off with global.kafka.createTopics
   (e.g. when Strimzi KafkaTopics manage them).
 They run with their own ServiceAccount and NetworkPolicy, created as hooks too because
 the release's own objects do not exist yet on first install; Helm deletes all of them once
@@ -32,7 +33,7 @@ Usage: {{ include "newsroom-lib.hooks" . }} (in a chart's templates/hooks.yaml)
 {{- end }}
 {{- if $createTopics }}
 ---
-{{- $env := dict "NEWSROOM_TOPICS_REPLICATION_FACTOR" (toString .Values.global.kafka.replicationFactor) "NEWSROOM_TOPICS_CONFIG" (toJson .Values.global.kafka.topicConfig) }}
+{{- $env := dict "NEWSROOM_TOPICS_REPLICATION_FACTOR" (toString .Values.global.kafka.replicationFactor) "NEWSROOM_TOPICS_CONFIG" (toJson .Values.global.kafka.topicConfig) "NEWSROOM_TOPICS_WAIT_SECONDS" "180" }}
 {{ include "newsroom-lib.hookJob" (dict "ctx" . "component" "topics" "command" (list "python" "-c" (include "newsroom-lib.topicsScript" .) $facts.module) "env" $env) }}
 {{- end }}
 {{- end }}
@@ -199,16 +200,30 @@ services' jobs run at once.
 Usage: {{ include "newsroom-lib.topicsScript" . }}
 */}}
 {{- define "newsroom-lib.topicsScript" -}}
-import importlib, json, os, sys
+import importlib, json, os, sys, time
 from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaTimeoutError
 module = sys.argv[1]
 declared = importlib.import_module(module + ".topics").TOPICS
 replication = int(os.environ["NEWSROOM_TOPICS_REPLICATION_FACTOR"])
 configs = json.loads(os.environ.get("NEWSROOM_TOPICS_CONFIG") or "{}")
-admin = KafkaAdminClient(
-    bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"].split(","),
-    client_id=module + "-topics",
-)
+servers = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+# The Job starts with the release, often before the brokers (a fresh Strimzi cluster):
+# wait for one, bounded, instead of failing the first tries.
+wait = float(os.environ["NEWSROOM_TOPICS_WAIT_SECONDS"])
+deadline = time.monotonic() + wait
+while True:
+    left = max(1.0, min(deadline - time.monotonic(), 10.0))
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=servers.split(","), client_id=module + "-topics",
+            bootstrap_timeout_ms=int(left * 1000),
+        )
+        break
+    except KafkaTimeoutError as error:
+        if time.monotonic() >= deadline:
+            sys.exit(f"Kafka at {servers} did not answer within {wait:.0f}s: {error}")
+        print(f"waiting for Kafka at {servers}: {error}", flush=True)
 try:
     existing = set(admin.list_topics())
     missing = {name: count for name, count in declared.items() if name not in existing}

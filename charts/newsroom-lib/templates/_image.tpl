@@ -5,15 +5,24 @@ given, pins the exact image (recommended for production).
 Usage: image: {{ include "newsroom-lib.image" . }}
 */}}
 {{- define "newsroom-lib.image" -}}
-{{- $global := .Values.global | default dict -}}
-{{- $registry := .Values.image.registry | default $global.imageRegistry -}}
-{{- $repository := .Values.image.repository -}}
+{{- include "newsroom-lib.imageRef" (dict "ctx" . "image" .Values.image) -}}
+{{- end -}}
+
+{{/*
+The reference of any image values block (registry, repository, tag, digest) of the chart,
+with the same rules as newsroom-lib.image (e.g. a sidecar's image with its own tag).
+Usage: image: {{ include "newsroom-lib.imageRef" (dict "ctx" $ "image" .Values.metrics.image) }}
+*/}}
+{{- define "newsroom-lib.imageRef" -}}
+{{- $global := .ctx.Values.global | default dict -}}
+{{- $registry := .image.registry | default $global.imageRegistry -}}
+{{- $repository := .image.repository -}}
 {{- if $registry -}}
 {{- $repository = printf "%s/%s" $registry $repository -}}
 {{- end -}}
-{{- $ref := printf "%s:%s" $repository (.Values.image.tag | default .Chart.AppVersion | toString) -}}
-{{- if .Values.image.digest -}}
-{{- $ref = printf "%s@%s" $ref .Values.image.digest -}}
+{{- $ref := printf "%s:%s" $repository (.image.tag | default .ctx.Chart.AppVersion | toString) -}}
+{{- if .image.digest -}}
+{{- $ref = printf "%s@%s" $ref .image.digest -}}
 {{- end -}}
 {{- $ref -}}
 {{- end -}}

@@ -3,7 +3,8 @@ A workload's NetworkPolicy: default deny both ways, then
 - ingress on its HTTP port only from the apps its facts list in ingressFrom (the gateway
   for the APIs; articles and views for the users JWKS), or from anywhere for "*" (the
   gateway, unless networkPolicy.ingressFrom narrows it), plus networkPolicy.extraIngress
-  (e.g. a Prometheus namespace);
+  (e.g. a Prometheus namespace), which also reaches a metrics sidecar's port (facts'
+  scrapePortName);
 - egress to DNS, and to what its facts list in egress: its own database, Kafka, the users
   API (JWKS, profiles), the service APIs (gateway), the OpenTelemetry collector.
 Usage: {{ include "newsroom-lib.networkPolicy" (dict "ctx" $ "component" "api") }}
@@ -49,6 +50,14 @@ spec:
         {{- with $np.extraIngress }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+    {{- end }}
+    {{- /* A metrics sidecar's own port (the gateway's exporter): for extraIngress only. */}}
+    {{- if and $workload.scrapePortName $np.extraIngress }}
+    - ports:
+        - port: {{ $workload.scrapePortName }}
+          protocol: TCP
+      from:
+        {{- toYaml $np.extraIngress | nindent 8 }}
     {{- end }}
   {{- end }}
   egress:

@@ -47,8 +47,10 @@ affinity:
 
 {{/*
 Startup, liveness and readiness probes on the workload's HTTP port. Liveness is /healthz
-(the process answers); readiness is the workload's readinessPath (/readyz: database and
-Kafka reachable); startup gives a slow start a minute before liveness counts. A
+(the process answers), on the workload's probe listener ("probes" port) when its facts
+name a probePort (an API: gunicorn's master answers it while every request slot is busy,
+so saturation never gets a healthy pod killed); readiness is the workload's readinessPath
+(/readyz: database and Kafka reachable); startup gives a slow start a minute before liveness counts. A
 workload's startupProbe/livenessProbe/readinessProbe values override the timings
 (periodSeconds, timeoutSeconds, failureThreshold, successThreshold, initialDelaySeconds).
 Usage: {{- include "newsroom-lib.container.probes" (dict "ctx" $ "component" "api") | nindent 10 }}
@@ -68,7 +70,8 @@ Usage: {{- include "newsroom-lib.container.probes" (dict "ctx" $ "component" "ap
 {{ $name }}:
   httpGet:
     path: {{ $probe.path }}
-    port: http
+    {{- /* Liveness on the workload's probe listener when it has one (never starved by traffic). */}}
+    port: {{ ternary "probes" "http" (and (eq $name "livenessProbe") (not (empty $workload.probePort))) }}
   {{- toYaml (mergeOverwrite (deepCopy $probe.timing) (deepCopy (index $values $name | default dict))) | nindent 2 }}
 {{- end }}
 {{- end -}}

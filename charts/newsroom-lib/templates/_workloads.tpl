@@ -136,9 +136,16 @@ spec:
         {{- end }}
       annotations:
         checksum/config: {{ include "newsroom-lib.env.config" $ctx | sha256sum }}
+        {{- if $workload.sidecarsTemplate }}
+        # kubectl logs/exec without -c reach the workload, not its sidecar.
+        kubectl.kubernetes.io/default-container: {{ .component }}
+        {{- end }}
+        {{- $scrapePort := include "newsroom-lib.scrapePort" . }}
+        {{- if $scrapePort }}
         prometheus.io/scrape: "true"
-        prometheus.io/port: {{ $workload.port | quote }}
+        prometheus.io/port: {{ $scrapePort | quote }}
         prometheus.io/path: /metrics
+        {{- end }}
         {{- with $values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -172,6 +179,11 @@ spec:
             - name: http
               containerPort: {{ $workload.port }}
               protocol: TCP
+            {{- with $workload.probePort }}
+            - name: probes
+              containerPort: {{ . }}
+              protocol: TCP
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ include "newsroom-lib.names.fullname" $ctx }}-config
@@ -194,10 +206,30 @@ spec:
               exec:
                 command: ["sleep", "5"]
           {{- include "newsroom-lib.container.volumeMounts" . | nindent 10 }}
+        {{- /* The chart's own sidecars (facts' sidecarsTemplate, e.g. a metrics exporter). */}}
+        {{- with $workload.sidecarsTemplate }}
+        {{- include . $ctx | nindent 8 }}
+        {{- end }}
         {{- with $values.sidecars }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
       {{- include "newsroom-lib.pod.volumes" . | nindent 6 }}
+{{- end -}}
+
+{{/*
+The port Prometheus scrapes /metrics on: the workload's own port, or the facts'
+scrapePort when they set the key (a metrics sidecar's port; null: nothing to scrape, and
+the pod carries no prometheus.io annotations).
+Usage: {{ $port := include "newsroom-lib.scrapePort" (dict "ctx" $ "component" "api") }}
+*/}}
+{{- define "newsroom-lib.scrapePort" -}}
+{{- $facts := include "newsroom-lib.facts" .ctx | fromYaml -}}
+{{- $workload := index $facts.workloads .component -}}
+{{- if hasKey $workload "scrapePort" -}}
+{{- $workload.scrapePort | default "" -}}
+{{- else -}}
+{{- $workload.port -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -13,6 +13,9 @@ workloads:
     kind: api
     command: [gunicorn, -c, "python:newsroom_users.entrypoints.gunicorn_conf"]
     port: 8001
+    # Liveness, from gunicorn's master beside the request workers: busy gthread slots
+    # never starve it (newsroom_common.gunicorn_config).
+    probePort: 9091
     service: true
     livenessPath: /healthz
     readinessPath: /readyz

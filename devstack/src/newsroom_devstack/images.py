@@ -151,6 +151,7 @@ IMAGES: tuple[DockerfileImage, ...] = (
         (
             "gateway/Dockerfile",
             "gateway/nginx.conf.template",
+            "gateway/status.conf.template",
             "gateway/entrypoint.sh",
             "gateway/openapi.json",
             "gateway/docs",
@@ -175,7 +176,13 @@ IMAGES: tuple[DockerfileImage, ...] = (
         _stage_kafka,
     ),
 )
-NAMES: tuple[str, ...] = tuple(b.name for b in BASES) + tuple(i.name for i in IMAGES)
+# Images FROM scratch holding one static Go program built here at a pinned version, tagged
+# with that version (what the charts name) besides `latest`: the gateway's metrics sidecar,
+# the official nginx-prometheus-exporter (its upstream image takes the same arguments).
+SCRATCH_IMAGES: dict[str, gotools.GoTool] = {"nginx-prometheus-exporter": gotools.NGINX_EXPORTER}
+NAMES: tuple[str, ...] = (
+    tuple(b.name for b in BASES) + tuple(i.name for i in IMAGES) + tuple(SCRATCH_IMAGES)
+)
 
 
 @dataclass
@@ -415,6 +422,27 @@ def write_sbom(result: Result) -> Path:
     return target
 
 
+def build_scratch(name: str, tool: gotools.GoTool) -> Result:
+    """Build (or find) newsroom/<name>:<tool's version> FROM scratch with the tool's binary."""
+    ref = local_ref(name, tool.version.removeprefix("v"))
+    started = time.monotonic()
+    if containers.image_exists(ref):
+        return Result(name, ref, cached=True, seconds=0.0)
+    binary = gotools.ensure(tool)
+    built = containers.scratch_image(
+        name,
+        [containers.ScratchFile(binary, f"/{tool.name}")],
+        entrypoint=[f"/{tool.name}"],
+        # The uid every image of ours runs as (the charts' security contexts say so too).
+        user="10001:10001",
+        labels=oci_labels(
+            title=f"newsroom-{name}", version=ref.rsplit(":", 1)[1], source=tool.package
+        ),
+    )
+    containers.tag(built, ref)
+    return Result(name, ref, cached=False, seconds=time.monotonic() - started)
+
+
 def push(results: Sequence[Result], address: str) -> None:
     """Push every image (digest tag and latest) to the registry at host:port."""
     push_refs([r.ref for r in results], address)
@@ -463,6 +491,9 @@ def build(
     base_refs = {r.name: r.ref for r in base_results}
     for image in images:
         results.append(build_image(image, base_refs[image.base]))
+    for name, tool in SCRATCH_IMAGES.items():
+        if name in names:
+            results.append(build_scratch(name, tool))
     for result in results:
         containers.tag(result.ref, local_ref(result.name, "latest"))
         containers.remove_other_tags(

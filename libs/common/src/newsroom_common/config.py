@@ -178,6 +178,9 @@ class ServiceSettings:
     db_pool_timeout: float = 3.0
     db_statement_timeout_ms: int = 5000
     worker_http_port: int = 9090
+    # The API's liveness listener, served by gunicorn's master beside the request workers
+    # (newsroom_common.gunicorn_config); 0: none.
+    probe_port: int = 0
     otel_exporter_otlp_endpoint: str = ""
     # The API under gunicorn (newsroom_common.gunicorn_config); `bind` is each service's own.
     workers: int = 2

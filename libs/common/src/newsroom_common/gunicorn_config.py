@@ -4,6 +4,15 @@ Workers are gthread (sync workers cannot keep the gateway's upstream
 connections alive). The app is not preloaded: `create_app()` runs in each
 worker after the fork, so engines, Kafka clients and tracer providers are
 never shared across processes.
+
+Liveness is not asked of the request workers: with every gthread slot busy
+(saturation), a liveness probe on the traffic port would wait in the same
+queue, time out, and get a healthy pod killed just when it is needed most.
+With `<PREFIX>PROBE_PORT` set, the master serves `/healthz` there from a
+thread of its own: it answers while the master runs and has workers, and
+gunicorn itself replaces a worker that stops heartbeating (`timeout`).
+Readiness stays on the traffic port: a saturated pod may well leave the
+Service's endpoints for a moment.
 """
 
 from __future__ import annotations
@@ -13,10 +22,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
 
 from newsroom_common import telemetry
 from newsroom_common.config import exit_on_settings_error
+from newsroom_common.worker import serve_probes
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +47,8 @@ class ApiSettings(Protocol):
     def worker_tmp_dir(self) -> str: ...
     @property
     def log_level(self) -> str: ...
+    @property
+    def probe_port(self) -> int: ...
 
 
 def settings(
@@ -53,8 +66,20 @@ def settings(
     with exit_on_settings_error(f"newsroom-{service}"):
         api = load_settings()
     _prepare_metrics_dir(service)
+    probe_port = api.probe_port
+    probes: list[ThreadingHTTPServer] = []
+
+    def when_ready(server: Any) -> None:
+        # In the master, once it listens and before it forks the workers.
+        listener = serve_probes(probe_port, live=lambda: bool(server.WORKERS))
+        if listener is not None:
+            probes.append(listener)
 
     def post_fork(server: Any, worker: Any) -> None:
+        # The worker must not hold the master's probe socket (the thread serving it stays
+        # in the master).
+        for listener in probes:
+            listener.socket.close()
         # Fork-unsafe objects are built here and in create_app, never in the master: each
         # worker gets its own provider, exporter thread and service.instance.id.
         telemetry.init_tracing(service=service, exporter=telemetry.exporter_from_env())
@@ -75,6 +100,7 @@ def settings(
         "errorlog": "-",
         "loglevel": api.log_level.lower(),
         "proc_name": f"newsroom-{service}",
+        "when_ready": when_ready,
         "post_fork": post_fork,
         "child_exit": child_exit,
     }

@@ -42,10 +42,11 @@ def serve_probes(
     port: int,
     *,
     live: Callable[[], bool],
-    ready: Callable[[], tuple[bool, dict[str, object]]],
+    ready: Callable[[], tuple[bool, dict[str, object]]] | None = None,
     metrics: Callable[[], bytes] | None = None,
 ) -> ThreadingHTTPServer | None:
-    """Serve /healthz, /readyz and /metrics on `port` in a daemon thread (0 disables)."""
+    """Serve /healthz, /readyz and /metrics on `port` in a daemon thread (0 disables);
+    without `ready` or `metrics`, those paths answer 404."""
     if port <= 0:
         return None
 
@@ -54,7 +55,7 @@ def serve_probes(
             if self.path == "/healthz":
                 ok = live()
                 self._send(200 if ok else 503, {"status": "ok" if ok else "stalled"})
-            elif self.path == "/readyz":
+            elif self.path == "/readyz" and ready is not None:
                 ok, detail = ready()
                 self._send(
                     200 if ok else 503, {"status": "ready" if ok else "unavailable", **detail}
