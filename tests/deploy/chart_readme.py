@@ -60,7 +60,7 @@ def _type(schema: dict[str, Any]) -> str:
     kind = " or ".join(kind) if isinstance(kind, list) else kind
     if kind == "array" and isinstance(schema.get("items"), dict) and "type" in schema["items"]:
         kind = f"array of {schema['items']['type']}"
-    return kind
+    return str(kind)
 
 
 def _bounds(schema: dict[str, Any]) -> str:

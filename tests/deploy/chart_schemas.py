@@ -339,7 +339,7 @@ def schemas() -> dict[str, Schema]:
     views = service_chart(
         "Values of the Newsroom views chart",
         {"api": workload(api=True), "consumer": workload(consumer=True)},
-        {"usersService": USERS_SERVICE},
+        {},
     )
     upstream = closed({"host": string(), "port": PORT}, required=["port"])
     gateway_values = workload()["properties"]

@@ -36,7 +36,7 @@ from operator_crds import _module_dir
 from newsroom_devstack import gotools
 
 CONFIG = Path(__file__).resolve().parent / "tools" / "ct.yaml"
-WORK = TOOLS_DIR.parent / "chart-testing"
+WORK: Path = TOOLS_DIR.parent / "chart-testing"
 BASE_REMOTE, BASE_BRANCH = "newsroom-base", "target"
 
 

@@ -291,10 +291,6 @@ class Helm:
             )
         return result
 
-    def dependency_build(self, chart: Path) -> None:
-        """Vendor the umbrella chart's file:// dependencies (no network involved)."""
-        self.run("dependency", "build", "--skip-refresh", str(chart))
-
     def template(
         self,
         chart: Path,

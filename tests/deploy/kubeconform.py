@@ -34,7 +34,7 @@ from operator_crds import _strict, crd_files, crds
 from newsroom_devstack import gotools
 
 KUBERNETES_VERSION = "1.30.0"
-SCHEMAS_DIR = TOOLS_DIR.parent / "kubeconform-schemas"
+SCHEMAS_DIR: Path = TOOLS_DIR.parent / "kubeconform-schemas"
 _DEFINITIONS_REF = '"/api/_definitions.json#'
 
 

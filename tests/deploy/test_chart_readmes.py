@@ -5,6 +5,7 @@ current."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from chart_readme import charts, readme
@@ -28,8 +29,8 @@ def test_the_table_lists_every_leaf_value_with_its_type(chart: str) -> None:
     text = readme(chart)
     schema = json.loads((CHARTS / chart / "values.schema.json").read_text())
 
-    def leaves(node: dict, path: str) -> list[str]:
-        out = []
+    def leaves(node: dict[str, Any], path: str) -> list[str]:
+        out: list[str] = []
         for key, sub in node.get("properties", {}).items():
             here = f"{path}.{key}" if path else key
             if sub.get("type") == "object" and sub.get("additionalProperties") is False:

@@ -5,6 +5,7 @@ and without the PgBouncer path; and the engine counts it assumes, against the co
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -20,8 +21,11 @@ from deploy_support import CHARTS, REPO, SERVICES, Helm, containers, merge, of_k
 DEV_VALUES = REPO / "k8s" / "dev" / "values"
 
 
-def chart_values(service: str, *overrides: dict) -> dict:
-    return merge(yaml.safe_load((CHARTS / service / "values.yaml").read_text()), *overrides)
+def chart_values(service: str, *overrides: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = merge(
+        yaml.safe_load((CHARTS / service / "values.yaml").read_text()), *overrides
+    )
+    return values
 
 
 def test_the_defaults_worst_case_is_the_documented_one() -> None:

@@ -40,7 +40,8 @@ PROMETHEUS_PEER = {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}
 
 
 def gateway_objects(helm: Helm, **values: Any) -> list[dict[str, Any]]:
-    return helm.template(CHARTS / "gateway", values=values)
+    objects: list[dict[str, Any]] = helm.template(CHARTS / "gateway", values=values)
+    return objects
 
 
 def test_the_exporter_is_a_sidecar_the_scrape_annotations_point_at(helm: Helm) -> None:

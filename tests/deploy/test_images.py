@@ -22,6 +22,7 @@ PORTS = {"users": 8001, "articles": 8002, "views": 8003}
 
 
 def _default_base(text: str) -> str:
+    default: str
     (default,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
     return default
 

@@ -52,7 +52,8 @@ STANDARD_LABELS = {
 
 
 def deployments(objects: Objects) -> dict[str, dict[str, Any]]:
-    return by_name(objects, "Deployment")
+    found: dict[str, dict[str, Any]] = by_name(objects, "Deployment")
+    return found
 
 
 @pytest.mark.parametrize("value_set", list(VALUE_SETS))
@@ -291,10 +292,11 @@ def test_network_policies_fence_every_workload(rendered: dict[str, Objects]) -> 
     ingress = {
         name: [peers_of(rule) for rule in policies[name]["spec"]["ingress"]] for name in WORKLOADS
     }
-    # Only the gateway reaches the service APIs; users also admits the JWKS readers.
+    # Only the gateway reaches the service APIs; users also admits articles (JWKS, profiles).
+    # Views verifies no token: it has no business with users.
     assert ingress["newsroom-articles"] == [["gateway"]]
     assert ingress["newsroom-views"] == [["gateway"]]
-    assert ingress["newsroom-users"] == [["gateway", "articles", "views"]]
+    assert ingress["newsroom-users"] == [["gateway", "articles"]]
     # The gateway is the public door: one rule, on its port, from anywhere.
     (gateway_rule,) = policies["newsroom-gateway"]["spec"]["ingress"]
     assert "from" not in gateway_rule
@@ -313,7 +315,7 @@ def test_network_policies_fence_every_workload(rendered: dict[str, Objects]) -> 
     assert egress_ports("newsroom-gateway") == {53, 8001, 8002, 8003}
     assert egress_ports("newsroom-users") == {53, 5432, 9092}
     assert egress_ports("newsroom-articles") == {53, 5432, 9092, 8001}
-    assert egress_ports("newsroom-views") == {53, 5432, 9092, 8001}
+    assert egress_ports("newsroom-views") == {53, 5432, 9092}
     assert egress_ports("newsroom-views-consumer") == {53, 5432, 9092}
     # Each service reaches its own database only.
     for service in ("users", "articles", "views"):

@@ -69,6 +69,7 @@ def job(helm: Helm) -> dict[str, Any]:
             }
         },
     )
+    container: dict[str, Any]
     (container,) = containers(by_name(objects, "Job")["newsroom-articles-topics"])
     return container
 

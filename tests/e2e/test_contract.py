@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
@@ -70,7 +71,7 @@ def existing(client: Client, contract_account: Account) -> Existing:
     return Existing(slug=slug, author=author.username, comment_id=comment["id"])
 
 
-def point_at_existing(case: schemathesis.Case, existing: Existing) -> None:
+def point_at_existing(case: schemathesis.Case[Any], existing: Existing) -> None:
     """Point every other request that names an article, user or comment at one that exists.
 
     Not for PUT and DELETE of the article itself: a new title moves its slug, and a delete
@@ -102,7 +103,7 @@ def contract_session() -> requests.Session:
     print_blob=False,
 )
 def test_every_operation_answers_as_documented(
-    case: schemathesis.Case,
+    case: schemathesis.Case[Any],
     client: Client,
     contract_account: Account,
     contract_session: requests.Session,

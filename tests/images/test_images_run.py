@@ -27,7 +27,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from newsroom_devstack import containers, images, registry
+from newsroom_devstack import containers, gotools, images, registry
 from newsroom_devstack.kafka import Broker
 from newsroom_devstack.net import LOOPBACK, free_port
 from newsroom_devstack.paths import repo_root
@@ -160,9 +160,8 @@ def services(
             }
             if service == "users":
                 env[f"{prefix}JWT_PRIVATE_KEY"] = private_key_pem
-            else:
-                env[f"{prefix}JWKS_URL"] = f"{users_url}/.well-known/jwks.json"
             if service == "articles":
+                env[f"{prefix}JWKS_URL"] = f"{users_url}/.well-known/jwks.json"
                 env[f"{prefix}USERS_URL"] = users_url
             flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
             image = built[service].ref
@@ -501,7 +500,7 @@ def test_the_registry_takes_a_push_and_stops_by_pid(
 
 def test_an_image_from_scratch_holds_one_static_binary(tmp_path: Path) -> None:
     """What the cluster's pause, CoreDNS and metrics-server images are made with."""
-    binary = registry.gotools.ensure(registry.gotools.REGISTRY)
+    binary = gotools.ensure(gotools.REGISTRY)
     ref = containers.scratch_image(
         "test-scratch",
         [containers.ScratchFile(binary, "/registry")],

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -43,7 +44,7 @@ def test_log_lines_of_a_request_carry_the_ids_of_its_trace(
     assert (access[0]["route"], access[0]["status"]) == ("/api/profiles/<username>", 200)
 
 
-def _json_lines_with(path: Path, request_id: str, timeout: float = 10.0) -> list[dict[str, str]]:
+def _json_lines_with(path: Path, request_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     """The JSON log lines of a process log that name `request_id` (they reach it quickly)."""
     deadline = time.monotonic() + timeout
     while True:

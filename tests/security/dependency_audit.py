@@ -59,7 +59,7 @@ def probe(url: str, *, data: bytes | None = None) -> str | None:
 def choose_service(pins: list[tuple[str, str]]) -> tuple[str | None, list[str]]:
     """Return the first vulnerability service that answers for a locked pin, and why not others."""
     name, version = pins[0]
-    reasons = []
+    reasons: list[str] = []
     query = json.dumps({"package": {"name": name, "ecosystem": "PyPI"}, "version": version})
     why = probe("https://api.osv.dev/v1/query", data=query.encode())
     if why is None:

@@ -33,10 +33,11 @@ SQL = (
 )
 
 # Query parameters of every operation, and what a value that is not theirs gets.
-FILTERS = {  # free text: a value that matches nothing is a 200 with nothing in it
+# Free text: a value that matches nothing is a 200 with nothing in it.
+FILTERS: dict[str, tuple[str, ...]] = {
     "/api/articles": ("tag", "author", "favorited"),
 }
-NUMBERS = {  # numbers and enums: anything else is a 4xx
+NUMBERS: dict[str, tuple[str, ...]] = {  # numbers and enums: anything else is a 4xx
     "/api/articles": ("limit", "offset"),
     "/api/articles/feed": ("limit", "offset"),
     "/api/views/popular": ("window", "limit"),

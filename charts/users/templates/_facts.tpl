@@ -19,8 +19,9 @@ workloads:
     service: true
     livenessPath: /healthz
     readinessPath: /readyz
-    # The gateway, and articles and views for the JWKS (and articles' profile fallback).
-    ingressFrom: [gateway, articles, views]
+    # The gateway, and articles for the JWKS and its profile fallback (views verifies no
+    # token: it never calls users).
+    ingressFrom: [gateway, articles]
     egress: [database, kafka]
   relay:
     kind: worker

@@ -21,8 +21,8 @@ workloads:
     livenessPath: /healthz
     readinessPath: /readyz
     ingressFrom: [gateway]
-    # users: JWKS.
-    egress: [database, kafka, users]
+    # Its routes are public reads: it verifies no token, so it never calls users.
+    egress: [database, kafka]
   consumer:
     kind: worker
     command: [newsroom-views, consume]
@@ -51,7 +51,5 @@ secretVolumes: []
 The views service's settings (environment variable -> value) for its ConfigMap.
 */}}
 {{- define "views.config" -}}
-{{- $users := .Values.usersService.host | default (include "newsroom-lib.names.peerFullname" (dict "ctx" . "chart" "users")) -}}
 {{ include "newsroom-lib.env.serviceConfig" . }}
-VIEWS_JWKS_URL: {{ printf "http://%s:%v/.well-known/jwks.json" $users .Values.usersService.port | quote }}
 {{- end -}}

@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from newsroom_devstack.kafka_python import KafkaAdminClient
-from newsroom_devstack.kafka_python import errors as kafka_errors
+from newsroom_devstack.kafka_python_fixes import KafkaAdminClient
+from newsroom_devstack.kafka_python_fixes import errors as kafka_errors
 from newsroom_devstack.net import LOOPBACK, free_port, port_is_free
 from newsroom_devstack.paths import repo_root
 from newsroom_devstack.supervisor import Process, StartupError, Supervisor

@@ -112,11 +112,6 @@ class PostgresCluster:
         self._run_as = _unprivileged_account() if os.geteuid() == 0 else None
 
     @property
-    def socket_dir(self) -> Path:
-        """Return the folder holding the server's Unix socket (administration only)."""
-        return self._socket_dir
-
-    @property
     def process(self) -> Process:
         """Return the server process (to stop, kill or restart it from a test)."""
         return self.supervisor.process(self.process_name)

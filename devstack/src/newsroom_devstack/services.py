@@ -82,7 +82,7 @@ class Service:
 SERVICES: tuple[Service, ...] = (
     Service("users", 8001, ("relay",)),
     Service("articles", 8002, ("relay", "consume"), verifies_tokens=True, calls_users=True),
-    Service("views", 8003, ("consume",), verifies_tokens=True),
+    Service("views", 8003, ("consume",)),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
 

@@ -133,6 +133,36 @@ def scratch_schema(database_url: str) -> Iterator[str]:
         run(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def schema_drift(*, database_url: str, script_location: str, metadata: Any) -> list[Any]:
+    """What differs between `metadata` and the schema its migrations build on an empty database.
+
+    Runs every migration of `script_location` in a scratch schema, then Alembic's
+    autogenerate comparison (types and server defaults included): an empty list means the
+    migrations and the SQLAlchemy tables describe the same schema.
+    """
+    # Imported here: the devstack's own commands need neither Alembic nor the services.
+    import sqlalchemy as sa
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from newsroom_common.database_url import psycopg2_url
+    from newsroom_common.migrations import upgrade
+
+    with scratch_schema(database_url) as url:
+        upgrade(url=url, script_location=script_location, wait_seconds=30)
+        engine = sa.create_engine(psycopg2_url(url), poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(
+                    connection,
+                    opts={"compare_type": True, "compare_server_default": True},
+                )
+                diff: list[Any] = compare_metadata(context, metadata)
+        finally:
+            engine.dispose()
+    return diff
+
+
 # A value of each Werkzeug converter's type, to build a concrete path of any rule.
 _SAMPLE_ARGUMENTS = {
     "UnicodeConverter": "sample",

@@ -1,10 +1,11 @@
 """Typed settings read from prefixed environment variables.
 
-A service declares a frozen dataclass of its settings and reads it with
-`load_settings(UsersSettings, prefix="USERS_")`. Field `database_url` is read
-from `USERS_DATABASE_URL`. Values typed `Secret` never show in `repr` or logs; a
-`DatabaseUrl` is checked and put in the form the services connect with as it is read, so a
-URL they cannot use stops the process at start, naming the variable.
+The one settings mechanism of the platform. `ServiceSettings` holds the fields every
+service has; a service subclasses it with its own (`newsroom_users.config`) and reads it with
+`load_settings(UsersSettings, prefix="USERS_")`. Field `database_url` is read from
+`USERS_DATABASE_URL`. Values typed `Secret` never show in `repr` or logs; a `DatabaseUrl` is
+checked and put in the form the services connect with as it is read. A missing, malformed or
+unknown (misspelt, retired) variable stops the process at start with a message naming it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import sys
 import types
 import typing
@@ -24,6 +26,9 @@ S = TypeVar("S")
 
 # Read without the service prefix: one broker address serves every service.
 UNPREFIXED = frozenset({"kafka_bootstrap_servers", "otel_exporter_otlp_endpoint"})
+# Variables Kubernetes adds for every Service of the namespace (service links): a Service
+# named like a prefix ("users") gives USERS_SERVICE_HOST, USERS_PORT_8001_TCP_ADDR, ...
+_SERVICE_LINK = re.compile(r"(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)")
 
 
 class Secret:
@@ -120,8 +125,10 @@ def load_settings(cls: type[S], *, prefix: str, environ: Mapping[str, str] | Non
     """Build settings `cls` from `environ` (default: the process environment)."""
     environ = os.environ if environ is None else environ
     hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    _refuse_unknown(environ, prefix=prefix, known={f.name for f in fields}, settings=cls)
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for field in fields:
         name = env_name(prefix, field.name)
         # A prefixed value wins over the shared one, so one service can be pointed elsewhere.
         raw = environ.get(f"{prefix}{field.name}".upper(), environ.get(name))
@@ -134,6 +141,24 @@ def load_settings(cls: type[S], *, prefix: str, environ: Mapping[str, str] | Non
             continue
         values[field.name] = _convert(raw, hints[field.name], name)
     return cls(**values)
+
+
+def _refuse_unknown(
+    environ: Mapping[str, str], *, prefix: str, known: set[str], settings: type[Any]
+) -> None:
+    """A prefixed variable that names no setting is a typo or a retired setting: say so."""
+    prefix = prefix.upper()
+    unknown = sorted(
+        name
+        for name in environ
+        if name.startswith(prefix)
+        and name[len(prefix) :].lower() not in known
+        and not _SERVICE_LINK.fullmatch(name[len(prefix) :])
+    )
+    if unknown:
+        raise SettingsError(
+            f"{', '.join(unknown)}: not a setting of {settings.__name__} (misspelt, or retired)"
+        )
 
 
 def settings_env_names(cls: type[Any], *, prefix: str) -> set[str]:
@@ -157,3 +182,9 @@ class ServiceSettings:
     # (newsroom_common.gunicorn_config); 0: none.
     probe_port: int = 0
     otel_exporter_otlp_endpoint: str = ""
+    # The API under gunicorn (newsroom_common.gunicorn_config); `bind` is each service's own.
+    workers: int = 2
+    threads: int = 4
+    reload: bool = False
+    # gunicorn's heartbeat files: tmpfs, since the root filesystem is read-only in Kubernetes.
+    worker_tmp_dir: str = "/dev/shm"  # noqa: S108

@@ -8,7 +8,8 @@ crash anywhere replays the batch, and the replay changes nothing.
 A batch that fails is retried event by event; an event that keeps failing, or
 that is not a CloudEvent at all, goes to the dead-letter topic and the
 partition moves on. A database that is down is not a poison message: the
-runner waits and retries the same batch.
+runner waits and retries the same batch, and gives up on it (uncommitted, so it is
+replayed) as soon as the process is asked to stop.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from newsroom_common import metrics, telemetry
+from newsroom_common.backoff import Backoff, ShouldStop
 from newsroom_common.events import CloudEvent, MalformedEvent
 from newsroom_common.kafka_clients import KafkaUnavailable, bootstrap_list, broker_reachable
 
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 class BatchHandler(Protocol):
     """Applies new (never seen) events inside the batch's transaction."""
 
-    def __call__(self, connection: Connection, events: Sequence[CloudEvent]) -> None: ...
+    def __call__(self, connection: Connection, events: Sequence[CloudEvent], /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class ConsumerStats:
     dead_lettered: int = 0
     batches: int = 0
     assigned: set[TopicPartition] = field(default_factory=set)
+    # Records behind per partition, keyed "topic[partition]" (served in /readyz).
     lag: dict[str, int] = field(default_factory=dict)
+    # When the member last polled or tried to reach its broker (liveness of its loop).
     last_poll: float = field(default_factory=time.monotonic)
 
 
@@ -105,7 +109,7 @@ class ConsumerRunner:
         max_batch: int = 500,
         max_attempts: int = 3,
         consumer_overrides: dict[str, Any] | None = None,
-        rejoin_pause_s: float = 1.0,
+        lag_refresh_s: float = 5.0,
     ) -> None:
         self._engine = engine
         self._processed = processed_events
@@ -117,7 +121,8 @@ class ConsumerRunner:
         self._producer: KafkaProducer | None = None
         self._max_batch = max_batch
         self._max_attempts = max_attempts
-        self._rejoin_pause_s = rejoin_pause_s
+        self._lag_refresh_s = lag_refresh_s
+        self._should_stop: ShouldStop = lambda: False
         self.stats = ConsumerStats()
         # Series at 0 from the start: "nothing dead-lettered yet" is a value, not a gap.
         for counter in (
@@ -148,6 +153,11 @@ class ConsumerRunner:
         self._last_lag_check = float("-inf")
 
     @property
+    def group_id(self) -> str:
+        """The consumer group this runner is a member of."""
+        return self._group_id
+
+    @property
     def topics(self) -> list[str]:
         """The topics this runner consumes."""
         return list(self._topics)
@@ -163,22 +173,29 @@ class ConsumerRunner:
         self.consumer = KafkaConsumer(**self._config)
         self.consumer.subscribe(self._topics, listener=_Assignments(self.stats))
 
-    def run(self, should_stop: Callable[[], bool]) -> None:
+    def run(self, should_stop: ShouldStop) -> None:
         """Poll, process and commit until `should_stop()`; then leave the group cleanly."""
-        backoff = 0.25
+        self._should_stop = should_stop
+        # Joining the group: kafka-python bootstraps in the constructor, so a broker that is
+        # away fails `start`; one that answers connections but fails polls drops the consumer
+        # in `poll_once`. Either way the member joins again after a growing, jittered pause.
+        joining = Backoff(first_s=0.25, cap_s=5.0)
         try:
             while not should_stop():
                 if self.consumer is None:
                     try:
                         self.start()
-                        backoff = 0.25
                     except Exception as exc:
-                        # kafka-python bootstraps in the constructor: wait for the broker.
-                        log.warning("cannot reach Kafka, retrying in %.2fs: %s", backoff, exc)
-                        time.sleep(backoff)
-                        backoff = min(backoff * 2, 5.0)
+                        log.warning("cannot reach Kafka, retrying: %s", exc)
+                        # Waiting for the broker is the loop working, not a stalled member.
+                        self.stats.last_poll = time.monotonic()
+                        joining.wait(should_stop)
                         continue
                 self.poll_once(timeout_ms=500)
+                if self.consumer is None:
+                    joining.wait(should_stop)
+                else:
+                    joining.reset()
         finally:
             self.close()
 
@@ -199,15 +216,13 @@ class ConsumerRunner:
             # rejoined member replays at most that batch, and dedup absorbs it.
             log.warning("lost the Kafka broker, joining again once it answers: %s", exc)
             self._drop_consumer()
-            # A broker that answers connections but fails polls must not be rejoined in a loop.
-            time.sleep(self._rejoin_pause_s)
             return 0
         self.stats.last_poll = time.monotonic()
         self._observe_lag()
         records = [self._decode(r) for batch in polled.values() for r in batch]
         if not records:
             return 0
-        backoff = 0.25
+        retry = Backoff(first_s=0.25, cap_s=5.0)
         while True:
             try:
                 self._process(records)
@@ -215,9 +230,12 @@ class ConsumerRunner:
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                log.warning("database unavailable, retrying batch in %.2fs: %s", backoff, exc)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                log.warning("database unavailable, retrying the batch: %s", exc)
+                if retry.wait(self._should_stop):
+                    # Stopping: the batch's offsets stay uncommitted, so the next member to
+                    # own these partitions replays it and dedup absorbs what was applied.
+                    log.warning("stopping with a batch of %d not applied", len(records))
+                    return 0
         self._commit_offsets(records)
         self.stats.batches += 1
         return len(records)
@@ -374,17 +392,19 @@ class ConsumerRunner:
             log.warning("offset commit failed: %s", exc)
 
     def _observe_lag(self) -> None:
-        """Refresh the lag gauges, at most every five seconds (it asks the broker)."""
+        """Refresh the lag gauges and stats, at most every `lag_refresh_s` (it asks the broker)."""
         now = time.monotonic()
-        if now - self._last_lag_check < 5:
+        if now - self._last_lag_check < self._lag_refresh_s:
             return
         self._last_lag_check = now
         try:
             lags = self.lag()
         except Exception as exc:
-            log.debug("cannot read consumer lag: %s", exc)
+            # Lag only informs probes and metrics: a broker slow to answer the offsets request
+            # must not stop counting (make chaos: a 30 s broker outage once stopped consumers).
+            log.warning("cannot read the consumer lag: %s", exc)
             return
-        self.stats.lag = {f"{tp.topic}/{tp.partition}": n for tp, n in lags.items()}
+        self.stats.lag = {f"{tp.topic}[{tp.partition}]": n for tp, n in sorted(lags.items())}
         for tp, behind in lags.items():
             metrics.CONSUMER_LAG.labels(self._group_id, tp.topic, str(tp.partition)).set(behind)
 

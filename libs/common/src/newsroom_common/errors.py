@@ -26,12 +26,6 @@ class NewsroomError(Exception):
         return {"body": [self.message]}
 
 
-class BadRequest(NewsroomError):
-    """The request cannot be read at all (malformed JSON, wrong content)."""
-
-    status = 400
-
-
 class Unauthorized(NewsroomError):
     """No credentials, or credentials that do not prove who the caller is."""
 

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from newsroom_common import telemetry
 from newsroom_common.config import exit_on_settings_error
@@ -32,25 +32,41 @@ from newsroom_common.worker import serve_probes
 log = logging.getLogger(__name__)
 
 
+class ApiSettings(Protocol):
+    """The fields of a service's settings that gunicorn runs its API with."""
+
+    @property
+    def bind(self) -> str: ...
+    @property
+    def workers(self) -> int: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def reload(self) -> bool: ...
+    @property
+    def worker_tmp_dir(self) -> str: ...
+    @property
+    def log_level(self) -> str: ...
+    @property
+    def probe_port(self) -> int: ...
+
+
 def settings(
     *,
     service: str,
-    prefix: str,
-    default_port: int,
     wsgi_app: str,
-    load_settings: Callable[[], object],
+    load_settings: Callable[[], ApiSettings],
 ) -> dict[str, Any]:
-    """gunicorn configuration for one service, from `<PREFIX>_*` variables.
+    """gunicorn configuration for one service, from its settings (`<PREFIX>_*` variables).
 
     `load_settings` reads the service's settings once here, in the master (it parses, never
-    connects): a missing or unusable value stops gunicorn with one line naming it, instead of
-    every worker failing to boot with a traceback.
+    connects): a missing, unusable or unknown value stops gunicorn with one line naming it,
+    instead of every worker failing to boot with a traceback.
     """
     with exit_on_settings_error(f"newsroom-{service}"):
-        load_settings()
-    env = os.environ
+        api = load_settings()
     _prepare_metrics_dir(service)
-    probe_port = int(env.get(f"{prefix}PROBE_PORT", "0") or 0)
+    probe_port = api.probe_port
     probes: list[ThreadingHTTPServer] = []
 
     def when_ready(server: Any) -> None:
@@ -70,20 +86,19 @@ def settings(
 
     return {
         "wsgi_app": wsgi_app,
-        "bind": [env.get(f"{prefix}BIND", f"0.0.0.0:{default_port}")],
+        "bind": [api.bind],
         "worker_class": "gthread",
-        "workers": int(env.get(f"{prefix}WORKERS", "2")),
-        "threads": int(env.get(f"{prefix}THREADS", "4")),
+        "workers": api.workers,
+        "threads": api.threads,
         # Longer than the gateway's upstream keepalive_timeout, so Nginx closes first.
         "keepalive": 75,
         "timeout": 30,
         "graceful_timeout": 20,
-        "reload": env.get(f"{prefix}RELOAD", "") in {"1", "true", "yes"},
-        # A read-only root filesystem in Kubernetes: heartbeat files go to tmpfs.
-        "worker_tmp_dir": env.get(f"{prefix}WORKER_TMP_DIR", "/dev/shm"),  # noqa: S108
+        "reload": api.reload,
+        "worker_tmp_dir": api.worker_tmp_dir,
         "accesslog": None,
         "errorlog": "-",
-        "loglevel": env.get(f"{prefix}LOG_LEVEL", "info").lower(),
+        "loglevel": api.log_level.lower(),
         "proc_name": f"newsroom-{service}",
         "when_ready": when_ready,
         "post_fork": post_fork,

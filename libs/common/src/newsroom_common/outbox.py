@@ -13,7 +13,7 @@ import logging
 import select
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from kafka import KafkaProducer
 from sqlalchemy.engine import Engine
 
 from newsroom_common import metrics, telemetry
+from newsroom_common.backoff import Backoff
 from newsroom_common.uow import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ class RelayStats:
     failed: int = 0
     batches: int = 0
     last_error: str | None = None
-    last_success: float = field(default_factory=time.monotonic)
 
 
 class OutboxRelay:
@@ -145,7 +145,6 @@ class OutboxRelay:
         if failed:
             self.stats.last_error = error
             raise RelayError(error or "not acknowledged")
-        self.stats.last_success = time.monotonic()
         return len(sent)
 
     def _observe_backlog(self) -> None:
@@ -182,15 +181,14 @@ class OutboxRelay:
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Relay until `should_stop()`; back off while Kafka or the database is away."""
-        backoff = 0.0
+        backoff = Backoff(first_s=0.25, cap_s=5.0)
         while not should_stop():
             try:
                 self._observe_backlog()
                 sent = self.relay_once()
-                backoff = 0.0
+                backoff.reset()
             except Exception as exc:
-                backoff = min(max(backoff * 2, 0.25), 5.0)
-                log.warning("outbox relay failed, retrying in %.2fs: %s", backoff, exc)
+                log.warning("outbox relay failed, retrying: %s", exc)
                 self._close_listener()
                 if not isinstance(exc, sa.exc.SQLAlchemyError):
                     # A producer that saw its broker vanish may keep stale state for good (after
@@ -198,7 +196,7 @@ class OutboxRelay:
                     # completes a send again: "Timeout waiting for future" every batch, found by
                     # make chaos): the next batch gets a fresh one, as the event buffer does.
                     self._close_producer()
-                _sleep(backoff, should_stop)
+                backoff.wait(should_stop)
                 continue
             if sent < self._batch_size:
                 self._wait_for_notify()
@@ -247,9 +245,3 @@ class OutboxRelay:
 
 class RelayError(RuntimeError):
     """Some rows of a batch were not acknowledged by Kafka; they stay unsent."""
-
-
-def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + seconds
-    while not should_stop() and time.monotonic() < deadline:
-        time.sleep(min(0.1, deadline - time.monotonic()))

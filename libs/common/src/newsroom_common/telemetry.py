@@ -64,11 +64,6 @@ _engines: weakref.WeakSet[Any] = weakref.WeakSet()
 tracer = trace.get_tracer("newsroom_common")
 
 
-def tracing_enabled() -> bool:
-    """True once this process records spans (an exporter is configured)."""
-    return _enabled
-
-
 def current_trace_headers() -> tuple[str | None, str | None]:
     """`traceparent` and `tracestate` of the active span, if any."""
     carrier: dict[str, str] = {}

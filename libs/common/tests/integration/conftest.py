@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from newsroom_common.database_url import psycopg2_url
-from newsroom_common.tables import add_shared_tables
+from newsroom_common.shared_tables import add_shared_tables
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from newsroom_common.consumer import ConsumerRunner
 from newsroom_common.database_url import psycopg2_url
 from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
-from newsroom_common.tables import add_shared_tables
+from newsroom_common.shared_tables import add_shared_tables
 from newsroom_common.worker import StopFlag
 
 

@@ -18,6 +18,8 @@ from kafka.admin import KafkaAdminClient
 
 from newsroom_common.events import CloudEvent
 
+from .outage import Outage
+
 pytestmark = pytest.mark.integration
 
 CHILD = Path(__file__).with_name("consumer_process.py")
@@ -45,12 +47,19 @@ def _produce(bootstrap: str, topic: str, events: list[CloudEvent], *, twice: boo
 
 
 def _start(
-    postgres: Any, kafka: Any, topic: str, schema: str, group: str, log: Path
+    postgres: Any,
+    kafka: Any,
+    topic: str,
+    schema: str,
+    group: str,
+    log: Path,
+    *,
+    database_url: str | None = None,
 ) -> subprocess.Popen[bytes]:
     argv = [
         sys.executable,
         str(CHILD),
-        postgres.database_url("views"),
+        database_url or postgres.database_url("views"),
         kafka.bootstrap_servers,
         topic,
         schema,
@@ -197,3 +206,64 @@ def test_a_broker_outage_stops_no_consumer_and_loses_nothing(
     finally:
         _stop(child)
     assert _applied(engine, schema) == (200, 200)
+
+
+# The pod's terminationGracePeriodSeconds (charts/newsroom-lib, _workloads.tpl).
+GRACE_PERIOD_S = 30
+
+
+def test_sigterm_during_a_database_outage_exits_within_the_grace_period_losing_nothing(
+    postgres: Any, kafka: Any, topic: str, schema_tables: Any, tmp_path: Path
+) -> None:
+    engine, schema, _, _ = schema_tables
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "consumer.log"
+    direct = sa.engine.make_url(postgres.database_url("views"))
+    before = [_event(i) for i in range(50)]
+    during = [_event(i) for i in range(50, 100)]
+    with Outage((direct.host or "127.0.0.1", direct.port or 5432)) as outage:
+        proxied = direct.set(host="127.0.0.1", port=outage.port)
+        child = _start(
+            postgres,
+            kafka,
+            topic,
+            schema,
+            group,
+            log,
+            database_url=proxied.render_as_string(hide_password=False),
+        )
+        try:
+            _produce(kafka.bootstrap_servers, topic, before)
+            _wait_for(lambda: _applied(engine, schema)[0] == len(before), 60, "the first events")
+            outage.cut()
+            _produce(kafka.bootstrap_servers, topic, during)
+            _wait_for(
+                lambda: "database unavailable" in log.read_text(),
+                60,
+                "the consumer to retry a batch against the database that is down",
+            )
+            stopping = time.monotonic()
+            child.send_signal(signal.SIGTERM)
+            try:
+                status = child.wait(timeout=GRACE_PERIOD_S)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(
+                    f"still running {GRACE_PERIOD_S}s after SIGTERM:\n{log.read_text()[-3000:]}"
+                ) from None
+            assert status == 0, log.read_text()[-3000:]
+            # Well within the grace period: the backoff wakes on the stop, not at its end.
+            assert time.monotonic() - stopping < 10
+        finally:
+            _stop(child)
+    # The batch it gave up on was never committed: the next member applies it, once.
+    child = _start(postgres, kafka, topic, schema, group, log)
+    try:
+        _wait_for(lambda: _applied(engine, schema)[0] == 100, 60, "every event after the outage")
+        _wait_for(
+            lambda: _committed(kafka.bootstrap_servers, group, topic) == 100,
+            30,
+            "offsets committed to the end",
+        )
+    finally:
+        _stop(child)
+    assert _applied(engine, schema) == (100, 100)

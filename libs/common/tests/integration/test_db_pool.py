@@ -48,7 +48,7 @@ def test_only_a_connection_idle_long_enough_is_pinged(
     pinged: list[object] = []
     real_ping = engine.dialect.do_ping
 
-    def counting_ping(dbapi_connection: object) -> bool:
+    def counting_ping(dbapi_connection: Any) -> bool:
         pinged.append(dbapi_connection)
         return real_ping(dbapi_connection)
 

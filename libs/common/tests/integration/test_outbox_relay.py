@@ -231,7 +231,7 @@ def test_a_wedged_producer_is_replaced_after_a_failed_batch(
     def all_sent() -> bool:
         with engine.connect() as conn:
             left = conn.scalar(sa.select(sa.func.count()).where(outbox.c.sent_at.is_(None)))
-        return left == 0
+        return bool(left == 0)
 
     # Bounded: without the fix the relay would retry the wedged producer for ever.
     deadline = time.monotonic() + 60

@@ -38,15 +38,22 @@ def app(environ, start_response):
 """
 
 CONFIG = """
+import dataclasses
+
+from newsroom_common.config import ServiceSettings, load_settings
 from newsroom_common.gunicorn_config import settings
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProbeTestSettings(ServiceSettings):
+    bind: str = "127.0.0.1:0"
+
 
 globals().update(
     settings(
         service="probetest",
-        prefix="PROBETEST_",
-        default_port=0,
         wsgi_app="slow_app:app",
-        load_settings=lambda: None,
+        load_settings=lambda: load_settings(ProbeTestSettings, prefix="PROBETEST_"),
     )
 )
 """
@@ -86,6 +93,8 @@ def gunicorn(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "PROBETEST_THREADS": str(THREADS),
         "PROBETEST_PROBE_PORT": str(probe_port),
         "PROBETEST_WORKER_TMP_DIR": str(tmp_path),
+        # Parsed by the settings, never connected to: the app has no database.
+        "PROBETEST_DATABASE_URL": "postgresql://probetest@127.0.0.1:1/probetest",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     process = subprocess.Popen(

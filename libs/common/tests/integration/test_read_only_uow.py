@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from newsroom_common.config import Secret, ServiceSettings
+from newsroom_common.config import DatabaseUrl, ServiceSettings
 from newsroom_common.db import create_engine
 from newsroom_common.events import Event
 from newsroom_common.uow import UnitOfWork
@@ -54,7 +54,7 @@ def test_the_reads_pool_hands_back_connections_without_a_transaction(postgres: A
     # Its connections are not rolled back on the way back to the pool (there is nothing to
     # roll back): a statement, a failed one included, must leave none open.
     settings = ServiceSettings(
-        database_url=Secret(postgres.database_url("views")), db_pool_size=1, db_max_overflow=0
+        database_url=DatabaseUrl(postgres.database_url("views")), db_pool_size=1, db_max_overflow=0
     )
     engine = create_engine(settings, application_name="test-reads", autocommit=True)
     try:

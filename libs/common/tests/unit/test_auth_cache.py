@@ -8,7 +8,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from newsroom_common import auth
 from newsroom_common.auth import AUDIENCE, ISSUER, KeySet, TokenVerifier
 from newsroom_common.errors import Unauthorized
 
@@ -17,7 +16,8 @@ KEY = Ed25519PrivateKey.generate()
 
 def sign(*, exp_in: int = 60, kid: str = "key-1") -> str:
     now = int(time.time())
-    claims = {"sub": "u1", "username": "alice", "iss": ISSUER, "aud": AUDIENCE}
+    claims: dict[str, str | int] = {"sub": "u1", "username": "alice", "iss": ISSUER}
+    claims["aud"] = AUDIENCE
     claims |= {"iat": now, "exp": now + exp_in}
     return jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": kid})
 
@@ -32,7 +32,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(token)
         return real(token, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(auth.jwt, "decode", counting)
+    monkeypatch.setattr(jwt, "decode", counting)
     return seen
 
 
@@ -54,7 +54,7 @@ def test_a_cached_token_past_its_expiry_is_verified_in_full(
     verifier.verify(token)
 
     later = time.time() + 61
-    monkeypatch.setattr(auth.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
     verifier.verify(token)  # PyJWT's own clock still says valid: only the cache was skipped
 
     assert decodes == [token, token]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import NoReturn
 
 import pytest
 import sqlalchemy.exc
@@ -81,7 +82,7 @@ def app() -> Flask:
         return json_body(root="thing")
 
     @app.get("/raise/<kind>")
-    def raise_(kind: str) -> None:
+    def raise_(kind: str) -> NoReturn:
         errors = {
             "404": NotFound("no such thing"),
             "403": Forbidden("not yours"),
@@ -179,3 +180,35 @@ def test_circuit_breaker_opens_after_failures_and_half_opens() -> None:
     assert not slow.allow()
     slow.success()
     assert slow.allow()
+
+
+def test_an_unknown_prefixed_variable_stops_the_service_naming_it() -> None:
+    # A misspelt or retired setting (VIEWS_JWKS_URL was one) must not be silently ignored.
+    with pytest.raises(SettingsError, match=r"DEMO_PROT, DEMO_RETIRED: not a setting of Demo"):
+        load_settings(
+            DemoSettings,
+            prefix="DEMO_",
+            environ={
+                "DEMO_DATABASE_URL": "postgresql://db/x",
+                "DEMO_PROT": "1",
+                "DEMO_RETIRED": "",
+            },
+        )
+
+
+def test_kubernetes_service_links_are_not_mistaken_for_settings() -> None:
+    # What a Service named "demo" in the same namespace adds to every container's environment.
+    links = {
+        "DEMO_SERVICE_HOST": "10.0.0.1",
+        "DEMO_SERVICE_PORT": "8001",
+        "DEMO_SERVICE_PORT_HTTP": "8001",
+        "DEMO_PORT": "tcp://10.0.0.1:8001",
+        "DEMO_PORT_8001_TCP": "tcp://10.0.0.1:8001",
+        "DEMO_PORT_8001_TCP_ADDR": "10.0.0.1",
+        "DEMO_PORT_8001_TCP_PORT": "8001",
+        "DEMO_PORT_8001_TCP_PROTO": "tcp",
+    }
+    settings = load_settings(
+        ServiceSettings, prefix="DEMO_", environ={"DEMO_DATABASE_URL": "postgresql://db/x", **links}
+    )
+    assert settings.database_url

@@ -79,7 +79,7 @@ def _wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 def _buffer(broker: FakeBroker, **options: Any) -> BufferedEventPublisher:
     return BufferedEventPublisher(
-        producer_factory=broker.factory,  # type: ignore[arg-type]
+        producer_factory=broker.factory,
         source="/newsroom/things",
         type_prefix="dev.newsroom.things",
         max_backoff=0.05,
@@ -150,7 +150,7 @@ def test_a_producer_that_cannot_be_built_is_retried() -> None:
         return broker.factory()
 
     buffer = BufferedEventPublisher(
-        producer_factory=flaky,  # type: ignore[arg-type]
+        producer_factory=flaky,
         source="/s",
         type_prefix="p",
         max_backoff=0.05,

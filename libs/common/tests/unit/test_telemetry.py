@@ -83,7 +83,7 @@ def test_a_send_is_a_producer_span_child_of_the_stored_context_and_travels_in_it
 ) -> None:
     producer = FakeProducer()
     headers = [("ce_id", b"1"), ("traceparent", STORED.encode()), ("tracestate", b"k=v")]
-    telemetry.send_traced(producer, "t.v1", key=b"k", value=b"{}", headers=headers)  # type: ignore[arg-type]
+    telemetry.send_traced(producer, "t.v1", key=b"k", value=b"{}", headers=headers)
     (message,) = producer.sent
     assert not spans.get_finished_spans(), "the span ends when the broker acknowledges"
     message["future"].callbacks[0](Metadata(partition=2, offset=41))
@@ -106,7 +106,7 @@ def test_a_send_is_a_producer_span_child_of_the_stored_context_and_travels_in_it
 
 def test_a_refused_send_ends_its_span_as_an_error(spans: InMemorySpanExporter) -> None:
     producer = FakeProducer()
-    telemetry.send_traced(producer, "t.v1", key=None, value=b"{}", headers=[])  # type: ignore[arg-type]
+    telemetry.send_traced(producer, "t.v1", key=None, value=b"{}", headers=[])
     producer.sent[0]["future"].errbacks[0](TimeoutError("no ack"))
     (span,) = spans.get_finished_spans()
     assert not span.status.is_ok
@@ -117,7 +117,7 @@ def test_without_tracing_a_send_is_a_plain_send(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(telemetry, "_enabled", False)
     producer = FakeProducer()
     headers = [("traceparent", STORED.encode())]
-    telemetry.send_traced(producer, "t.v1", key=b"k", value=b"{}", headers=headers)  # type: ignore[arg-type]
+    telemetry.send_traced(producer, "t.v1", key=b"k", value=b"{}", headers=headers)
     assert producer.sent[0]["headers"] == headers
 
 
@@ -182,6 +182,7 @@ def test_a_traced_request_is_a_server_span_continuing_the_gateway_trace(
     assert server.parent is not None
     assert format(server.parent.span_id, "016x") == "b7ad6b7169203331"
     trace_id, span_id = _ids(server)
+    assert response.json is not None
     assert '"request_id":"req-1"' in response.json["log"]
     assert f'"trace_id":"{trace_id}"' in response.json["log"]
     assert f'"span_id":"{span_id}"' in response.json["log"]
@@ -192,5 +193,6 @@ def test_untraced_a_request_still_carries_the_incoming_trace_to_logs_and_events(
 ) -> None:
     monkeypatch.setattr(telemetry, "_enabled", False)
     response = _app().test_client().get("/things/a", headers={"traceparent": STORED})
+    assert response.json is not None
     assert '"trace_id":"0af7651916cd43dd8448eb211c80319c"' in response.json["log"]
     assert '"span_id":"b7ad6b7169203331"' in response.json["log"]

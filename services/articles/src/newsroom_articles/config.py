@@ -14,9 +14,6 @@ class ArticlesSettings(ServiceSettings):
     """Everything the articles service reads from its environment."""
 
     bind: str = "0.0.0.0:8002"
-    workers: int = 2
-    threads: int = 4
-    reload: bool = False
     jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     # Base URL of the users service, for profiles the replica has not seen yet.
     users_url: str = "http://127.0.0.1:8001"

@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 
 from newsroom_common.auth import Principal
 
-from .conftest import Fakes
+from .fakes import Fakes
 
 
 def _auth(user: Principal) -> dict[str, str]:

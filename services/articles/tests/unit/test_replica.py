@@ -8,7 +8,7 @@ from newsroom_articles.domain.model import Profile
 from newsroom_articles.service_layer.replica import apply_users_events
 from newsroom_common.events import CloudEvent
 
-from .conftest import Fakes, FakeUnitOfWork
+from .fakes import Fakes, FakeUnitOfWork
 
 
 def _event(name: str, **data: object) -> CloudEvent:

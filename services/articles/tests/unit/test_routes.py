@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from newsroom_devstack.testing import trailing_slash_mismatches
 
-from .conftest import Fakes
+from .fakes import Fakes
 
 
 def test_every_route_takes_a_trailing_slash(app: Flask) -> None:

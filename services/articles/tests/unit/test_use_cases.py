@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from newsroom_articles.domain.events import (
@@ -16,7 +18,7 @@ from newsroom_articles.service_layer.authors import UNKNOWN_USERNAME
 from newsroom_common.auth import Principal
 from newsroom_common.errors import Forbidden, NotFound
 
-from .conftest import Fakes
+from .fakes import Fakes
 
 
 def _create(fakes: Fakes, author: Principal, **fields: object) -> str:
@@ -44,13 +46,13 @@ def test_the_same_title_twice_gets_two_slugs(fakes: Fakes) -> None:
 def test_the_slug_stays_unless_the_title_changes(fakes: Fakes) -> None:
     alice = fakes.user("alice")
     slug = _create(fakes, alice)
-    common = {"uow": fakes.uow, "directory": fakes.directory, "caller": alice}
-    same = articles.update(
-        **common, slug=slug, fields={"body": "new body", "title": "Hello, World!"}
+    update = functools.partial(
+        articles.update, uow=fakes.uow, directory=fakes.directory, caller=alice, slug=slug
     )
+    same = update(fields={"body": "new body", "title": "Hello, World!"})
     assert same.article.slug == slug
     assert same.article.title == "Hello, World!"
-    moved = articles.update(**common, slug=slug, fields={"title": "Goodbye"})
+    moved = update(fields={"title": "Goodbye"})
     assert moved.article.slug == "goodbye"
     assert [type(e) for e in fakes.store.outbox] == [
         ArticlePublished,
@@ -179,14 +181,16 @@ def test_the_feed_reads_the_callers_follows_from_users_first(fakes: Fakes) -> No
 def test_favorites_count_once_per_user(fakes: Fakes) -> None:
     alice, bob = fakes.user("alice"), fakes.user("bob")
     slug = _create(fakes, alice)
-    common = {"uow": fakes.uow, "directory": fakes.directory, "caller": bob, "slug": slug}
-    articles.favorite(**common)
-    view = articles.favorite(**common)
+    favorite = functools.partial(
+        articles.favorite, uow=fakes.uow, directory=fakes.directory, caller=bob
+    )
+    favorite(slug=slug)
+    view = favorite(slug=slug)
     assert (view.favorited, view.favorites_count) == (True, 1)
-    view = articles.unfavorite(**common)
+    view = articles.unfavorite(uow=fakes.uow, directory=fakes.directory, caller=bob, slug=slug)
     assert (view.favorited, view.favorites_count) == (False, 0)
     with pytest.raises(NotFound):
-        articles.favorite(**{**common, "slug": "missing"})
+        favorite(slug="missing")
 
 
 def test_only_a_comments_author_deletes_it(fakes: Fakes) -> None:

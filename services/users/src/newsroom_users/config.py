@@ -14,9 +14,6 @@ class UsersSettings(ServiceSettings):
     """Everything the users service reads from its environment."""
 
     bind: str = "0.0.0.0:8001"
-    workers: int = 2
-    threads: int = 4
-    reload: bool = False
     # The Ed25519 signing key (PKCS8 PEM), inline or as a mounted file.
     jwt_private_key: Secret = dataclasses.field(default_factory=lambda: Secret(""))
     jwt_private_key_file: str = ""

@@ -68,7 +68,7 @@ def _writes(api: Any) -> tuple[str, set[str], list[str]]:
 
 def _check(log: EventLog, alice: str, ids: set[str], expected: list[str]) -> None:
     events = eventually(
-        lambda: (lambda e: e if len(e) >= len(expected) else None)(log.about(ids)),
+        lambda: (lambda e: e if len(e) >= len(expected) else [])(log.about(ids)),
         timeout=60,
         what="the users events",
     )

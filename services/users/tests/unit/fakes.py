@@ -67,7 +67,6 @@ class FakeUnitOfWork:
         self.follows = FakeFollows()
         self.published: list[Event] = []
         self._pending: list[Event] = []
-        self.commits = 0
 
     def __call__(self) -> Self:
         return self
@@ -91,7 +90,6 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         self.published.extend(self._pending)
         self._pending = []
-        self.commits += 1
 
 
 class PlainHasher:

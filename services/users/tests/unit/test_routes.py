@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from newsroom_common.config import Secret
+from newsroom_common.config import DatabaseUrl, Secret
 from newsroom_devstack.testing import trailing_slash_mismatches
 from newsroom_users.config import UsersSettings
 from newsroom_users.entrypoints.app import create_app
@@ -20,7 +20,7 @@ def test_every_route_takes_a_trailing_slash() -> None:
     # The engine is built but never connects: only the routing is looked at.
     app = create_app(
         UsersSettings(
-            database_url=Secret("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
+            database_url=DatabaseUrl("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
             jwt_private_key=Secret(pem.decode()),
         )
     )

@@ -65,7 +65,7 @@ def test_register_validates_each_field(
     uow: FakeUnitOfWork, fields: dict[str, object], bad: str
 ) -> None:
     with pytest.raises(ValidationFailed) as invalid:
-        users.register(uow=uow, hasher=PlainHasher(), tokens=FakeTokens(), **fields)  # type: ignore[arg-type]
+        users.register(uow=uow, hasher=PlainHasher(), tokens=FakeTokens(), **fields)
     assert bad in invalid.value.fields
     assert uow.users.rows == {}
 

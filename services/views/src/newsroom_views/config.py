@@ -15,10 +15,6 @@ class ViewsSettings(ServiceSettings):
     """Everything the views service reads from its environment."""
 
     bind: str = "0.0.0.0:8003"
-    workers: int = 2
-    threads: int = 4
-    reload: bool = False
-    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     # A schema other than `public` for the service's tables, so several instances (test runs,
     # benchmarks) can share one database. Migrations always target the default schema.
     db_schema: str = ""

@@ -89,4 +89,6 @@ def test_lag_per_partition_is_a_metric_and_in_readyz(views: Views) -> None:
     metrics = requests.get(f"{probes}/metrics", timeout=5).text
     group, topic = views.settings.ingest_group, views.settings.views_topic
     assert f'newsroom_consumer_lag{{group="{group}",partition="0",topic="{topic}"}} 0.0' in metrics
-    assert f'newsroom_consumer_events_total{{group="{group}",outcome="processed"}} 1.0' in metrics
+    # The platform's one consumer metric scheme (the dashboard and alerts read these).
+    assert f'newsroom_consumer_events_processed_total{{group="{group}"}} 1.0' in metrics
+    assert f'newsroom_consumer_events_dead_lettered_total{{group="{group}"}} 0.0' in metrics

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from newsroom_views.adapters.tables import live, processed_events
 from newsroom_views.adapters.topic_config import redelivery_horizon
 from newsroom_views.bootstrap import bootstrap
-from newsroom_views.entrypoints.consumers import dedup_retention, prune_old
+from newsroom_views.service_layer.pruning import dedup_retention, prune_old
 
 from .conftest import Views
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from newsroom_views.adapters.tables import live
 from newsroom_views.bootstrap import bootstrap
 from newsroom_views.entrypoints.app import create_app
-from newsroom_views.entrypoints.rebuild import rebuild
+from newsroom_views.service_layer.rebuild import rebuild
 
 from .conftest import Views, by_article, readyz, viewed, wait_for
 

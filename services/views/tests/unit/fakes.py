@@ -113,7 +113,6 @@ class FakeUnitOfWork:
         self.articles = FakeArticles()
         self.authors = FakeAuthors()
         self.counts = FakeCounts(self.articles, self.authors)
-        self.commits = 0
 
     def __call__(self) -> Self:
         return self
@@ -130,4 +129,4 @@ class FakeUnitOfWork:
         return None
 
     def commit(self) -> None:
-        self.commits += 1
+        return None

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from newsroom_common.config import Secret
+from newsroom_common.config import DatabaseUrl
 from newsroom_views.config import ViewsSettings
 from newsroom_views.domain.model import HOUR, Article, Author, Retention, View
 from newsroom_views.entrypoints.app import create_app
@@ -51,7 +51,9 @@ def uow() -> FakeUnitOfWork:
 @pytest.fixture
 def app(uow: FakeUnitOfWork) -> Flask:
     # The engine is built but never connects: the fake unit of work replaces the services.
-    app = create_app(ViewsSettings(database_url=Secret("postgresql+psycopg2://x@127.0.0.1:1/x")))
+    app = create_app(
+        ViewsSettings(database_url=DatabaseUrl("postgresql+psycopg2://x@127.0.0.1:1/x"))
+    )
     app.extensions["views"] = types.SimpleNamespace(uow=uow)
     return app
 

@@ -85,7 +85,6 @@ class ReadCache:
         self._entries: collections.OrderedDict[Hashable, _Entry] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
-        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -111,7 +110,6 @@ class ReadCache:
             if entry is None or entry.snapshot != snapshot:
                 if entry is not None:
                     del self._entries[key]
-                self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1

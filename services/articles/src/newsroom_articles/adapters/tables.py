@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from newsroom_common.tables import add_shared_tables
+from newsroom_common.shared_tables import add_shared_tables
 
 metadata = sa.MetaData()
 _TIMESTAMP = sa.DateTime(timezone=True)

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from newsroom_common.errors import ValidationFailed
 
@@ -233,12 +233,6 @@ def validate_comment(body: object) -> str:
     if len(body) > COMMENT_MAX:
         raise ValidationFailed(fields={"body": [f"is too long (at most {COMMENT_MAX} characters)"]})
     return body
-
-
-def tag_changes(before: Iterable[str], after: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Tags added and removed, each sorted (a stable lock order for tag counters)."""
-    old, new = set(before), set(after)
-    return sorted(new - old), sorted(old - new)
 
 
 def utc_now() -> dt.datetime:

@@ -9,7 +9,7 @@ from flask import Flask
 
 from newsroom_articles import bootstrap
 from newsroom_articles.config import ArticlesSettings
-from newsroom_articles.entrypoints import articles, comments, favorites, http, tags
+from newsroom_articles.entrypoints import articles, blueprint_helpers, comments, favorites, tags
 from newsroom_common.db import ping
 from newsroom_common.event_buffer import BufferedEventPublisher
 from newsroom_common.kafka_clients import broker_reachable
@@ -46,11 +46,11 @@ def create_app(settings: ArticlesSettings | None = None) -> Flask:
         optional_readiness={"kafka": kafka, "views_buffer": views_buffer},
     )
     app.extensions["articles"] = services
-    app.url_map.converters["article_slug"] = http.ArticleSlugConverter
+    app.url_map.converters["article_slug"] = blueprint_helpers.ArticleSlugConverter
     for blueprint in (articles.bp, favorites.bp, comments.bp, tags.bp):
         app.register_blueprint(blueprint)
-    app.url_value_preprocessor(http.refuse_nul_in_path)
-    app.after_request(http.add_cache_headers)
+    app.url_value_preprocessor(blueprint_helpers.refuse_nul_in_path)
+    app.after_request(blueprint_helpers.add_cache_headers)
     threading.Thread(target=_warm_keys, args=(services,), name="jwks-warmup", daemon=True).start()
     return app
 

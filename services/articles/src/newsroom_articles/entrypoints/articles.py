@@ -7,7 +7,7 @@ import hashlib
 from flask import Blueprint, Response, request
 
 from newsroom_articles.domain.model import NUL_MESSAGE, ArticleFilter, Page, parse_page
-from newsroom_articles.entrypoints.http import caller, services, signed_in
+from newsroom_articles.entrypoints.blueprint_helpers import caller, services, signed_in
 from newsroom_articles.entrypoints.representations import ListItems, article_json
 from newsroom_articles.service_layer import articles as use_cases
 from newsroom_common.errors import ValidationFailed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
@@ -20,23 +21,25 @@ from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
 from newsroom_common.logs import configure_logging
 from newsroom_common.migrations import upgrade
-from newsroom_common.runners import run_consumer, run_outbox_relay
+from newsroom_common.worker_runtime import run_consumers, run_outbox_relay
 
 MIGRATIONS = "newsroom_articles.adapters:migrations"
 log = logging.getLogger("newsroom_articles.cli")
 
 
-def migrate() -> None:
+def migrate() -> int:
     """Apply the database migrations."""
     settings = config.load()
     configure_logging(service="articles-migrate", level=settings.log_level)
     upgrade(url=settings.database_url.get(), script_location=MIGRATIONS)
     log.info("migrations applied")
+    return 0
 
 
-def relay() -> None:
+def relay() -> int:
     """Publish outbox rows to Kafka until SIGTERM."""
     run_outbox_relay(service="articles", settings=config.load(), outbox=outbox)
+    return 0
 
 
 def apply_batch(connection: Connection, events: Sequence[CloudEvent]) -> None:
@@ -44,7 +47,7 @@ def apply_batch(connection: Connection, events: Sequence[CloudEvent]) -> None:
     apply_users_events(SqlReplica(connection), events)
 
 
-def consume() -> None:
+def consume() -> int:
     """Keep the replica of profiles and follows from users.events.v1 until SIGTERM."""
     settings = config.load()
     bootstrap_servers = settings.kafka_bootstrap_servers
@@ -60,7 +63,7 @@ def consume() -> None:
         # Fetch as soon as anything arrives: profile changes should show within a second.
         consumer_overrides={"fetch_max_wait_ms": 100},
     )
-    run_consumer(name="articles-consume", settings=settings, runner=runner)
+    return run_consumers(name="articles-consume", settings=settings, runners=[runner])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,4 +72,4 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", choices=["migrate", "relay", "consume"])
     args = parser.parse_args(argv)
     with exit_on_settings_error(parser.prog):
-        {"migrate": migrate, "relay": relay, "consume": consume}[args.command]()
+        sys.exit({"migrate": migrate, "relay": relay, "consume": consume}[args.command]())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from newsroom_articles.entrypoints.http import caller, services, signed_in
+from newsroom_articles.entrypoints.blueprint_helpers import caller, services, signed_in
 from newsroom_articles.entrypoints.representations import comment_json
 from newsroom_articles.service_layer import comments as use_cases
 from newsroom_common.errors import NotFound

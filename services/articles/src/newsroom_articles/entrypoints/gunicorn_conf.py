@@ -10,8 +10,6 @@ from newsroom_common.gunicorn_config import settings
 globals().update(
     settings(
         service="articles",
-        prefix="ARTICLES_",
-        default_port=8002,
         wsgi_app="newsroom_articles.entrypoints.app:create_app()",
         # Imported under this name: gunicorn would take a module-level `config` for its own
         # setting of that name.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from newsroom_articles.entrypoints.http import services
+from newsroom_articles.entrypoints.blueprint_helpers import services
 from newsroom_articles.service_layer import tags as use_cases
 from newsroom_common.jsonio import json_response
 

@@ -80,19 +80,27 @@ class FollowRepository(Protocol):
 class ArticlesUnitOfWork(OutboxTransaction, Protocol):
     """One transaction over the articles database, with the outbox."""
 
-    articles: ArticleRepository
-    comments: CommentRepository
-    favorites: FavoriteRepository
-    tags: TagRepository
-    profiles: ProfileRepository
-    follows: FollowRepository
+    @property
+    def articles(self) -> ArticleRepository: ...
+    @property
+    def comments(self) -> CommentRepository: ...
+    @property
+    def favorites(self) -> FavoriteRepository: ...
+    @property
+    def tags(self) -> TagRepository: ...
+    @property
+    def profiles(self) -> ProfileRepository: ...
+    @property
+    def follows(self) -> FollowRepository: ...
 
 
 class ReplicaUnitOfWork(Protocol):
     """The replica tables on the consumer's transaction (the runner commits)."""
 
-    profiles: ProfileRepository
-    follows: FollowRepository
+    @property
+    def profiles(self) -> ProfileRepository: ...
+    @property
+    def follows(self) -> FollowRepository: ...
 
 
 class ProfileDirectory(Protocol):

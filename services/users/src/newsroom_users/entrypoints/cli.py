@@ -8,7 +8,7 @@ import logging
 from newsroom_common.config import exit_on_settings_error
 from newsroom_common.logs import configure_logging
 from newsroom_common.migrations import upgrade
-from newsroom_common.runners import run_outbox_relay
+from newsroom_common.worker_runtime import run_outbox_relay
 from newsroom_users import config
 from newsroom_users.adapters.tables import outbox
 

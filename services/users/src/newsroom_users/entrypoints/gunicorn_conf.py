@@ -10,8 +10,6 @@ from newsroom_users.config import load as load_users_settings
 globals().update(
     settings(
         service="users",
-        prefix="USERS_",
-        default_port=8001,
         wsgi_app="newsroom_users.entrypoints.app:create_app()",
         # Imported under this name: gunicorn would take a module-level `config` for its own
         # setting of that name.

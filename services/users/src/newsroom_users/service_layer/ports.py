@@ -33,8 +33,10 @@ class FollowRepository(Protocol):
 class UsersUnitOfWork(OutboxTransaction, Protocol):
     """One transaction over users and follows, with the outbox."""
 
-    users: UserRepository
-    follows: FollowRepository
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def follows(self) -> FollowRepository: ...
 
 
 class PasswordHasher(Protocol):

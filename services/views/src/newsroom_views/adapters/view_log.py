@@ -17,7 +17,6 @@ class ViewLog:
 
     def __init__(self, bootstrap_servers: str, *, topic: str, live_group: str) -> None:
         self._bootstrap = bootstrap_list(bootstrap_servers)
-        self._topic = topic
         self._live_group = live_group
         self._consumer = KafkaConsumer(
             bootstrap_servers=self._bootstrap,

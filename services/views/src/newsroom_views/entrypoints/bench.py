@@ -148,8 +148,7 @@ def _bare(bootstrap_servers: str, topic: str, *, events: int) -> Timing:
 
 def _ingest(settings: ViewsSettings, *, events: int) -> Timing:
     services = bootstrap(settings, process="bench")
-    (member, *_) = consumers.members(services)
-    runner = member.runner
+    (runner, *_) = consumers.runners(services)
     first, clock = 0, 0.0
     deadline = time.monotonic() + TIMEOUT_S
     try:

@@ -30,15 +30,13 @@ def consume(_args: argparse.Namespace) -> int:
     from newsroom_views.bootstrap import bootstrap
     from newsroom_views.entrypoints import consumers
 
-    services = bootstrap(process="consume")
-    configure_logging(service="views-consume", level=services.settings.log_level)
-    return consumers.run(services, StopFlag().install())
+    return consumers.run(bootstrap(process="consume"))
 
 
 def rebuild(args: argparse.Namespace) -> int:
     """Recount every view from the topic and swap the result in."""
     from newsroom_views.bootstrap import bootstrap
-    from newsroom_views.entrypoints.rebuild import rebuild as run_rebuild
+    from newsroom_views.service_layer.rebuild import rebuild as run_rebuild
 
     services = bootstrap(process="rebuild")
     configure_logging(service="views-rebuild", level=services.settings.log_level)

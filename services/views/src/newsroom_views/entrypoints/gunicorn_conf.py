@@ -10,8 +10,6 @@ from newsroom_views.config import load as load_views_settings
 globals().update(
     settings(
         service="views",
-        prefix="VIEWS_",
-        default_port=8003,
         wsgi_app="newsroom_views.entrypoints.app:create_app()",
         # Imported under this name: gunicorn would take a module-level `config` for its own
         # setting of that name.

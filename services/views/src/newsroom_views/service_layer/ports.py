@@ -45,9 +45,12 @@ class CountRepository(Protocol):
 class Repositories(Protocol):
     """Every repository, on one transaction (a consumer's batch or a unit of work)."""
 
-    articles: ArticleRepository
-    authors: AuthorRepository
-    counts: CountRepository
+    @property
+    def articles(self) -> ArticleRepository: ...
+    @property
+    def authors(self) -> AuthorRepository: ...
+    @property
+    def counts(self) -> CountRepository: ...
 
 
 class ViewsUnitOfWork(Repositories, Transaction, Protocol):

@@ -9,8 +9,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from newsroom_common.migrations import create_shared_tables
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -54,8 +52,40 @@ def upgrade() -> None:
         ),
     )
     op.create_index("follows_followee_idx", "follows", ["followee_id"])
-    # The outbox and processed_events tables every service has.
-    create_shared_tables()
+    # The outbox and processed_events tables every service has (newsroom_common.shared_tables), as
+    # they were at this revision: frozen here, so a later change to the library cannot
+    # change what this migration did.
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", pg.UUID(as_uuid=False), nullable=False, unique=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("key", sa.Text, nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("headers", pg.JSONB, nullable=False),
+        sa.Column("payload", pg.JSONB, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+    )
+    op.create_index(
+        "outbox_unsent_idx", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL")
+    )
+    op.create_index(
+        "outbox_sent_at_idx", "outbox", ["sent_at"], postgresql_where=sa.text("sent_at IS NOT NULL")
+    )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", sa.Text, primary_key=True),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    )
+    op.create_index("processed_events_processed_at_idx", "processed_events", ["processed_at"])
 
 
 def downgrade() -> None:

@@ -36,7 +36,7 @@ from newsroom_views.adapters.repositories import SqlRepositories
 from newsroom_views.adapters.tables import shadow
 from newsroom_views.adapters.view_log import ViewLog
 from newsroom_views.bootstrap import Services
-from newsroom_views.domain.events import UnreadableEvent, view_of
+from newsroom_views.domain.consumed_events import UnreadableEvent, view_of
 from newsroom_views.domain.model import View
 from newsroom_views.service_layer.views import record_views
 

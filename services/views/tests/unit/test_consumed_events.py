@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from newsroom_common.events import CloudEvent
-from newsroom_views.domain.events import UnreadableEvent, article_of, author_of, view_of
+from newsroom_views.domain.consumed_events import UnreadableEvent, article_of, author_of, view_of
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
