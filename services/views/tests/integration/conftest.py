@@ -26,6 +26,7 @@ from kafka import KafkaProducer
 
 from newsroom_common.config import DatabaseUrl
 from newsroom_common.events import CloudEvent
+from newsroom_devstack.net import free_port
 from newsroom_views.adapters.tables import metadata
 from newsroom_views.config import ViewsSettings
 
@@ -41,15 +42,6 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 60, what: str = "
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclasses.dataclass

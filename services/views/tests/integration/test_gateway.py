@@ -15,9 +15,10 @@ import pytest
 import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from newsroom_devstack.net import free_port
 from newsroom_devstack.stack import Stack
 
-from .conftest import free_port, readyz, wait_for
+from .conftest import readyz, wait_for
 
 VIEWS_TOPIC = "articles.views.v1"
 
