@@ -22,16 +22,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class HorizonUnknown(Exception):
+    """The views topic's redelivery horizon cannot be read (broker away, topic not there yet)."""
+
+
 def dedup_retention(services: Services) -> dt.timedelta | None:
-    """How long processed ids are kept: the setting, raised to the views topic's horizon."""
+    """How long processed ids are kept: the setting, raised to the views topic's horizon.
+
+    Raises HorizonUnknown when the topic's configuration cannot be read: no guess is safe
+    (ids pruned while Kafka can still redeliver their records would count them twice).
+    """
     s = services.settings
     configured = dt.timedelta(hours=s.processed_events_retention_hours)
     try:
         horizon = redelivery_horizon(s.kafka_bootstrap_servers, s.views_topic)
     except Exception as exc:
-        # Unknown horizon: the setting stands (it is documented to cover Kafka's defaults).
-        log.warning("cannot read the views topic's retention: %s", exc)
-        return configured
+        raise HorizonUnknown(f"cannot read the retention of topic {s.views_topic}: {exc}") from exc
     window = dedup_window(configured, horizon)
     if window != configured:
         log.warning(
@@ -40,6 +46,31 @@ def dedup_retention(services: Services) -> dt.timedelta | None:
             extra={"configured_hours": configured / HOUR, "kept_hours": window and window / HOUR},
         )
     return window
+
+
+class Pruner:
+    """A consume process's pruning rounds: processed ids wait until the horizon is known.
+
+    The horizon is read once it can be (a topic's retention seldom changes, and a change is
+    seen at the next restart); until then each round prunes count buckets only and reads
+    again, so a broker not reachable at start does not pin a guess for the process's life.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._known = False
+        self._retention: dt.timedelta | None = None
+
+    def __call__(self) -> None:
+        """One round: read the horizon if still unknown, then prune what is past retention."""
+        if not self._known:
+            try:
+                self._retention = dedup_retention(self._services)
+                self._known = True
+            except HorizonUnknown as exc:
+                log.warning("processed event ids kept this round: %s", exc)
+        # None keeps every processed id, as for a topic that keeps its records forever.
+        prune_old(self._services, processed_retention=self._retention if self._known else None)
 
 
 def prune_old(services: Services, *, processed_retention: dt.timedelta | None) -> None:
