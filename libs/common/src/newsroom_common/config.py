@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import os
 import re
 import sys
@@ -26,9 +27,27 @@ S = TypeVar("S")
 
 # Read without the service prefix: one broker address serves every service.
 UNPREFIXED = frozenset({"kafka_bootstrap_servers", "otel_exporter_otlp_endpoint"})
-# Variables Kubernetes adds for every Service of the namespace (service links): a Service
-# named like a prefix ("users") gives USERS_SERVICE_HOST, USERS_PORT_8001_TCP_ADDR, ...
-_SERVICE_LINK = re.compile(r"(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)")
+# Variables Kubernetes adds for every Service of the namespace (service links), named after
+# the Service in upper case: a Service "users-db" gives USERS_DB_SERVICE_HOST,
+# USERS_DB_PORT_5432_TCP_ADDR, ..., which carry the USERS_ prefix without being settings.
+# Each shape is known with its value, so a misspelt setting (USERS_PORT=8001) still fails.
+_LINK_SERVICE = r"(?:[A-Z0-9_]+_)?"
+_LINK_PORT = r"PORT_(?P<port>\d+)_(?P<proto>TCP|UDP|SCTP)"
+_LINK_URL = re.compile(
+    r"(?P<proto>tcp|udp|sctp)://(?P<host>\[[0-9A-Fa-f:.]+\]|[0-9.]+):(?P<port>\d+)"
+)
+_SERVICE_LINKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(_LINK_SERVICE + pattern), value)
+    for pattern, value in (
+        (r"SERVICE_HOST", "address"),
+        (r"SERVICE_PORT(?:_[A-Z0-9_]+)?", "port"),
+        (r"PORT", "url"),
+        (_LINK_PORT, "url"),
+        (_LINK_PORT + r"_ADDR", "address"),
+        (_LINK_PORT + r"_PORT", "port"),
+        (_LINK_PORT + r"_PROTO", "proto"),
+    )
+)
 
 
 class Secret:
@@ -153,12 +172,44 @@ def _refuse_unknown(
         for name in environ
         if name.startswith(prefix)
         and name[len(prefix) :].lower() not in known
-        and not _SERVICE_LINK.fullmatch(name[len(prefix) :])
+        and not _is_service_link(name[len(prefix) :], environ[name])
     )
     if unknown:
         raise SettingsError(
             f"{', '.join(unknown)}: not a setting of {settings.__name__} (misspelt, or retired)"
         )
+
+
+def _is_service_link(name: str, value: str) -> bool:
+    """True when `name` (without the prefix) and `value` are one of Kubernetes' service links."""
+    for pattern, kind in _SERVICE_LINKS:
+        shape = pattern.fullmatch(name)
+        if shape is None:
+            continue
+        named = shape.groupdict()
+        if kind == "address" and _is_address(value):
+            return True
+        if kind == "port" and value.isdigit() and value == (named.get("port") or value):
+            return True
+        if kind == "proto" and value == named["proto"].lower():
+            return True
+        url = _LINK_URL.fullmatch(value) if kind == "url" else None
+        if (
+            url is not None
+            and _is_address(url["host"].strip("[]"))
+            and url["proto"] == (named.get("proto") or url["proto"].upper()).lower()
+            and url["port"] == (named.get("port") or url["port"])
+        ):
+            return True
+    return False
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def settings_env_names(cls: type[Any], *, prefix: str) -> set[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -82,14 +82,18 @@ def is_transient(exc: BaseException) -> bool:
 class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
     """Tracks assigned partitions; never commits here (offsets are committed after each batch)."""
 
-    def __init__(self, stats: ConsumerStats) -> None:
-        self._stats = stats
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        self._stats.assigned.difference_update(revoked)
+        self._runner.stats.assigned.difference_update(revoked)
+        # Another member owns them now: their lag is its to report, not ours.
+        self._runner._forget_lag(revoked)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        self._stats.assigned.update(assigned)
+        self._runner.stats.assigned.update(assigned)
+        # Read the new partitions' lag at the next poll rather than a refresh period later.
+        self._runner._last_lag_check = float("-inf")
 
 
 class ConsumerRunner:
@@ -151,6 +155,8 @@ class ConsumerRunner:
         self.consumer: KafkaConsumer | None = None
         self._uncommitted = (0, 0)
         self._last_lag_check = float("-inf")
+        # Partitions this member exports a lag series for: exactly those it is assigned.
+        self._lag_series: set[TopicPartition] = set()
 
     @property
     def group_id(self) -> str:
@@ -171,7 +177,7 @@ class ConsumerRunner:
                 f"no Kafka broker answers at {self._config['bootstrap_servers']}"
             )
         self.consumer = KafkaConsumer(**self._config)
-        self.consumer.subscribe(self._topics, listener=_Assignments(self.stats))
+        self.consumer.subscribe(self._topics, listener=_Assignments(self))
 
     def run(self, should_stop: ShouldStop) -> None:
         """Poll, process and commit until `should_stop()`; then leave the group cleanly."""
@@ -404,9 +410,20 @@ class ConsumerRunner:
             # must not stop counting (make chaos: a 30 s broker outage once stopped consumers).
             log.warning("cannot read the consumer lag: %s", exc)
             return
+        # A partition no longer assigned (a rebalance the listener did not report, say) keeps
+        # no series: the last lag it showed would stay on the dashboard and fire alerts.
+        self._forget_lag(self._lag_series - lags.keys())
         self.stats.lag = {f"{tp.topic}[{tp.partition}]": n for tp, n in sorted(lags.items())}
         for tp, behind in lags.items():
             metrics.CONSUMER_LAG.labels(self._group_id, tp.topic, str(tp.partition)).set(behind)
+        self._lag_series = set(lags)
+
+    def _forget_lag(self, partitions: Iterable[TopicPartition]) -> None:
+        """Drop the lag series and `/readyz` lag of partitions this member no longer owns."""
+        for tp in list(partitions):
+            metrics.CONSUMER_LAG.remove(self._group_id, tp.topic, str(tp.partition))
+            self.stats.lag.pop(f"{tp.topic}[{tp.partition}]", None)
+            self._lag_series.discard(tp)
 
     def lag(self) -> dict[TopicPartition, int]:
         """Records behind the end of each assigned partition (for metrics and /readyz)."""
@@ -421,6 +438,9 @@ class ConsumerRunner:
     def _drop_consumer(self) -> None:
         consumer, self.consumer = self.consumer, None
         self.stats.assigned.clear()
+        # The group gives these partitions to other members (or back to us, once rejoined).
+        self._forget_lag(set(self._lag_series))
+        self.stats.lag = {}
         if consumer is not None:
             try:
                 consumer.close(autocommit=False)
@@ -429,6 +449,8 @@ class ConsumerRunner:
 
     def close(self) -> None:
         """Leave the group (offsets are already committed) and close clients."""
+        self._forget_lag(set(self._lag_series))
+        self.stats.lag = {}
         if self.consumer is not None:
             self.consumer.close(autocommit=False)
             self.consumer = None

@@ -8,6 +8,7 @@ a service's CLI builds its relay or its consumer runners and hands them here.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -99,6 +100,11 @@ class ConsumerMember:
         }
 
 
+# Everything after SIGTERM (members leaving their groups, the probes closing) must fit in the
+# pod's grace period, 30 s unless a chart says otherwise, with room for the interpreter's exit.
+STOP_TIMEOUT_S = 20.0
+
+
 def run_consumers(
     *,
     name: str,
@@ -106,6 +112,7 @@ def run_consumers(
     runners: Sequence[ConsumerRunner],
     housekeeping: Callable[[], None] | None = None,
     housekeeping_interval_s: float = 600.0,
+    stop_timeout_s: float = STOP_TIMEOUT_S,
 ) -> int:
     """Run each runner as a group member on its own thread until SIGTERM; return the exit status.
 
@@ -113,7 +120,8 @@ def run_consumers(
     probes on the worker port (`/healthz`: the threads run; `/readyz`: every member polls and
     has its broker, with per-group detail), the platform's consumer metrics on `/metrics`, and
     `housekeeping` (pruning, say) run every `housekeeping_interval_s` on the main thread.
-    A member that crashes stops the others, and the process exits 1.
+    A member that crashes stops the others, and the process exits 1; so does a member that
+    has not stopped `stop_timeout_s` after the others were asked to.
     """
     configure_logging(service=name, level=settings.log_level)
     # The runners' engines were built already: their SQL is instrumented once tracing starts.
@@ -125,37 +133,87 @@ def run_consumers(
         ok = all(m.alive() and m.runner.connected for m in members)
         return ok, {"groups": {m.runner.group_id: m.detail() for m in members}}
 
-    server = serve_probes(
-        settings.worker_http_port,
-        # Liveness is only "the threads run": a member stuck retrying a database that is down
-        # would not be cured by a restart, so it only turns unready.
-        live=lambda: all(m.running() for m in members),
-        ready=ready,
-        metrics=metrics.render,
-    )
-    for member in members:
-        member.thread = threading.Thread(
-            target=member.run, args=(stop,), name=member.runner.group_id
+    server = None
+    try:
+        server = serve_probes(
+            settings.worker_http_port,
+            # Liveness is only "the threads run": a member stuck retrying a database that is
+            # down would not be cured by a restart, so it only turns unready.
+            live=lambda: all(m.running() for m in members),
+            ready=ready,
+            metrics=metrics.render,
         )
-        member.thread.start()
-    log.info(
-        "consumers started",
-        extra={"groups": [m.runner.group_id for m in members], "topics": _topics(runners)},
-    )
-    next_housekeeping = time.monotonic()
-    while not stop.wait(1.0):
-        if housekeeping is not None and time.monotonic() >= next_housekeeping:
-            housekeeping()
-            next_housekeeping = time.monotonic() + housekeeping_interval_s
-    for member in members:
-        assert member.thread is not None
-        # Each loop notices the stop within one poll (0.5 s) or one backoff step.
-        member.thread.join(timeout=30)
-    if server is not None:
-        server.shutdown()
+        for member in members:
+            # Daemon threads: one that ignores the stop must not hold the process past its
+            # grace period (the joins below wait for the others, and say which one hung).
+            member.thread = threading.Thread(
+                target=member.run, args=(stop,), name=member.runner.group_id, daemon=True
+            )
+            member.thread.start()
+        log.info(
+            "consumers started",
+            extra={"groups": [m.runner.group_id for m in members], "topics": _topics(runners)},
+        )
+        _housekeep_until_stopped(stop, members, housekeeping, housekeeping_interval_s)
+    finally:
+        # However the main thread leaves (SIGTERM, a crashed member, an error of its own), no
+        # member keeps consuming behind a process that is no longer watched.
+        stop.set()
+        stuck = _join(members, deadline=time.monotonic() + stop_timeout_s)
+        if server is not None:
+            server.shutdown()
     failed = [m.runner.group_id for m in members if m.error]
+    if stuck:
+        log.error("consumers did not stop in time", extra={"stuck": stuck, "failed": failed})
+        # A thread blocked inside a call cannot be stopped from Python, and the interpreter's
+        # exit would run the Kafka clients' atexit closes beside it: leave at once. Offsets
+        # are committed only after each batch's transaction, so its batch is replayed.
+        logging.shutdown()
+        os._exit(1)
     log.info("consumers stopped", extra={"failed": failed})
     return 1 if failed else 0
+
+
+def _housekeep_until_stopped(
+    stop: StopFlag,
+    members: Sequence[ConsumerMember],
+    housekeeping: Callable[[], None] | None,
+    interval_s: float,
+) -> None:
+    """Run `housekeeping` every `interval_s` until `stop`; a failing round waits for the next.
+
+    The first round waits until a member has reached its broker, or one interval: what a
+    round reads from Kafka (a topic's retention, say) is not there before.
+    A failing round is logged, not fatal: housekeeping is not the process's job, and exiting
+    would restart every member, rebalancing their groups, for a cleanup that can wait.
+    """
+    first_by = time.monotonic() + interval_s
+    next_round: float | None = None
+    while not stop.wait(1.0):
+        if housekeeping is None:
+            continue
+        now = time.monotonic()
+        due = (
+            now >= next_round
+            if next_round is not None
+            else (now >= first_by or any(m.runner.connected for m in members))
+        )
+        if not due:
+            continue
+        try:
+            housekeeping()
+        except Exception:
+            log.exception("housekeeping failed; it runs again in %.0f s", interval_s)
+        next_round = time.monotonic() + interval_s
+
+
+def _join(members: Sequence[ConsumerMember], *, deadline: float) -> list[str]:
+    """Wait, together at most until `deadline`, for every member to stop; return those still up."""
+    for member in members:
+        if member.thread is not None:
+            # Each loop notices the stop within one poll (0.5 s) or one backoff step.
+            member.thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return [m.runner.group_id for m in members if m.running()]
 
 
 def _topics(runners: Sequence[ConsumerRunner]) -> list[str]:

@@ -9,10 +9,13 @@ from sqlalchemy.engine import Engine
 
 from newsroom_common.db import create_engine
 from newsroom_views import config
+from newsroom_views.adapters.repositories import SqlProcessedEvents
+from newsroom_views.adapters.topic_config import KafkaTopicRetention
 from newsroom_views.adapters.unit_of_work import SqlViewsUnitOfWork
 from newsroom_views.config import ViewsSettings
 from newsroom_views.domain.model import Retention
 from newsroom_views.service_layer.ports import ViewsUnitOfWork
+from newsroom_views.service_layer.pruning import Pruner
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,17 @@ class Services:
         return Retention(
             minutes=dt.timedelta(hours=self.settings.minute_buckets_retention_hours),
             hours=dt.timedelta(hours=self.settings.hour_buckets_retention_hours),
+        )
+
+    def pruner(self) -> Pruner:
+        """The consume process's pruning rounds, on this service's database and views topic."""
+        s = self.settings
+        return Pruner(
+            uow=self.uow,
+            processed=SqlProcessedEvents(self.engine),
+            topic=KafkaTopicRetention(s.kafka_bootstrap_servers, s.views_topic),
+            configured=dt.timedelta(hours=s.processed_events_retention_hours),
+            retention=self.retention,
         )
 
 

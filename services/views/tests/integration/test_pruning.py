@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from newsroom_views.adapters.repositories import SqlProcessedEvents
 from newsroom_views.adapters.tables import live, processed_events
-from newsroom_views.adapters.topic_config import redelivery_horizon
+from newsroom_views.adapters.topic_config import KafkaTopicRetention, redelivery_horizon
 from newsroom_views.bootstrap import bootstrap
 from newsroom_views.service_layer.pruning import dedup_retention, prune_old
 
@@ -21,7 +22,8 @@ def test_the_horizon_is_retention_plus_segment_time(views: Views) -> None:
     s = views.settings
     # Kafka's defaults: 7 days of retention, segments rolled after 7 days.
     assert redelivery_horizon(s.kafka_bootstrap_servers, s.views_topic) == dt.timedelta(days=14)
-    assert dedup_retention(bootstrap(s, process="test")) == dt.timedelta(days=14)
+    topic = KafkaTopicRetention(s.kafka_bootstrap_servers, s.views_topic)
+    assert dedup_retention(configured=dt.timedelta(days=1), topic=topic) == dt.timedelta(days=14)
 
 
 def test_prune_drops_only_what_is_past_retention(views: Views) -> None:
@@ -50,7 +52,12 @@ def test_prune_drops_only_what_is_past_retention(views: Views) -> None:
                 ],
             )
     services = bootstrap(views.settings, process="test")
-    prune_old(services, processed_retention=dt.timedelta(days=14))
+    prune_old(
+        uow=services.uow(),
+        processed=SqlProcessedEvents(services.engine),
+        retention=services.retention,
+        processed_retention=dt.timedelta(days=14),
+    )
     with views.engine.connect() as connection:
         assert set(connection.scalars(sa.select(processed_events.c.event_id))) == {"recent"}
         for table in (live.minutes, live.hours):

@@ -10,9 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from newsroom_views.adapters.tables import CountTables, articles, authors, live
+from newsroom_common.consumer import prune_processed
+from newsroom_views.adapters.tables import CountTables, articles, authors, live, processed_events
 from newsroom_views.domain.model import Article, Author, Increments, Popular, Span
 from newsroom_views.service_layer.ports import ArticleRepository, AuthorRepository, CountRepository
 
@@ -197,3 +198,16 @@ class SqlRepositories:
         self.articles = SqlArticleRepository(connection)
         self.authors = SqlAuthorRepository(connection)
         self.counts = SqlCountRepository(connection, counts)
+
+
+class SqlProcessedEvents:
+    """The consumers' processed event ids (ports.ProcessedEvents); each prune commits alone."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def prune(self, *, older_than: dt.timedelta) -> int:
+        """Delete ids processed longer than `older_than` ago; return how many."""
+        return prune_processed(
+            self._engine, processed_events, older_than_s=int(older_than.total_seconds())
+        )

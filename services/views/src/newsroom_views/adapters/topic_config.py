@@ -28,3 +28,15 @@ def redelivery_horizon(bootstrap_servers: str, topic: str) -> dt.timedelta | Non
     if retention_ms < 0:
         return None
     return dt.timedelta(milliseconds=retention_ms + int(config["segment.ms"]["value"]))
+
+
+class KafkaTopicRetention:
+    """The views topic's redelivery horizon, read from the broker (ports.TopicRetention)."""
+
+    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._topic = topic
+
+    def redelivery_horizon(self) -> dt.timedelta | None:
+        """retention.ms + segment.ms of the topic; None when records are kept forever."""
+        return redelivery_horizon(self._bootstrap_servers, self._topic)

@@ -24,7 +24,6 @@ from newsroom_views.adapters.tables import processed_events
 from newsroom_views.bootstrap import Services
 from newsroom_views.domain.consumed_events import article_of, author_of, view_of
 from newsroom_views.service_layer import replica
-from newsroom_views.service_layer.pruning import dedup_retention, prune_old
 from newsroom_views.service_layer.views import record_views
 
 log = logging.getLogger(__name__)
@@ -130,15 +129,8 @@ def runners(services: Services) -> list[ConsumerRunner]:
 
 def housekeeping(services: Services) -> Callable[[], None]:
     """Pruning, as the consumer runtime runs it every `prune_interval_seconds`."""
-    processed_retention: list[dt.timedelta | None] = []
-
-    def prune() -> None:
-        # Every consume process prunes; the deletes are small and idempotent: no coordination.
-        if not processed_retention:
-            processed_retention.append(dedup_retention(services))
-        prune_old(services, processed_retention=processed_retention[0])
-
-    return prune
+    # Every consume process prunes; the deletes are small and idempotent: no coordination.
+    return services.pruner()
 
 
 def run(services: Services) -> int:

@@ -55,3 +55,16 @@ class Repositories(Protocol):
 
 class ViewsUnitOfWork(Repositories, Transaction, Protocol):
     """One transaction over the views database."""
+
+
+class TopicRetention(Protocol):
+    """How long Kafka can still redeliver a record of the views topic (its configuration)."""
+
+    # None: the topic keeps its records forever. Raises when the configuration cannot be read.
+    def redelivery_horizon(self) -> dt.timedelta | None: ...
+
+
+class ProcessedEvents(Protocol):
+    """The ids of the events the consumers applied: their deduplication record."""
+
+    def prune(self, *, older_than: dt.timedelta) -> int: ...
