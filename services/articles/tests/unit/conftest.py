@@ -80,11 +80,11 @@ class FakeArticles(_Repo):
         found = [a for a in self.s.articles.values() if a.slug == slug]
         return dataclasses.replace(found[0]) if found else None
 
-    def create(self, article: Article) -> bool:
+    def create(self, article: Article) -> ArticleView | None:
         if self.get_by_slug(article.slug) is not None:
-            return False
+            return None
         self.s.articles[article.id] = dataclasses.replace(article)
-        return True
+        return self._view(article, article.author_id)
 
     def update(self, article: Article, *, previous_tags: Any) -> bool:
         other = self.get_by_slug(article.slug)

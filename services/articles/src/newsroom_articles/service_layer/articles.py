@@ -130,17 +130,30 @@ def create(
         created_at=now,
         updated_at=now,
     )
-    authors.ensure_caller_profile(uow, directory, caller=caller)
     with uow() as work:
         for slug in slug_candidates(article.title, article.id):
             article.slug = slug
-            if work.articles.create(article):
+            view = work.articles.create(article)
+            if view is not None:
                 break
         else:
             raise Conflict("no free slug for this title")
         work.publish(ArticlePublished.of(article))
-        view = _view_or_raise(work, article.slug, caller)
         work.commit()
+    if not view.author.known:
+        # The caller's registration event is still on its way: users is asked outside the
+        # transaction (a slow users must never hold a connection), the replica completed.
+        profile = authors.ensure_caller_profile(uow, directory, caller=caller)
+        view = dataclasses.replace(
+            view,
+            author=dataclasses.replace(
+                view.author,
+                username=profile.username,
+                bio=profile.bio,
+                image=profile.image,
+                known=True,
+            ),
+        )
     return view
 
 

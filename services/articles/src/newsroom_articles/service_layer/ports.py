@@ -22,8 +22,9 @@ class ArticleRepository(Protocol):
     """Articles and their tags; reads return what a given viewer sees."""
 
     def get_by_slug(self, slug: str, *, for_update: bool = False) -> Article | None: ...
-    def create(self, article: Article) -> bool:
-        """Insert; False when the slug is taken (nothing written)."""
+    def create(self, article: Article) -> ArticleView | None:
+        """Insert; the article as its author sees it, or None when the slug is taken (nothing
+        written). The author is not `known` when the replica has no profile for them yet."""
         ...
 
     def update(self, article: Article, *, previous_tags: Sequence[str]) -> bool:
