@@ -2,7 +2,8 @@
 
 Only the view counts are polled: they cross Kafka and are eventually consistent by design.
 Everything else, the feed right after a follow included, must read its own writes at once
-(articles asks users for the caller's follows before a feed, so its replica cannot lag).
+(a follow answers only once articles' follows replica holds it, so the feed, which reads
+only that replica, cannot lag).
 """
 
 from __future__ import annotations

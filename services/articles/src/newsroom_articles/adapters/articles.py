@@ -299,8 +299,9 @@ class SqlArticleRepository:
     def list(
         self, where: ArticleFilter, page: PageRequest, *, viewer_id: str | None
     ) -> list[ArticleView]:
-        # The feed is one reader's own: not shared, not cached.
-        if self._cache is None or where.followed_by is not None:
+        # A feed page is its follower's own: its key names the follower, and only they ask
+        # for it (the feed reads the follows replica alone, which users' follows wait for).
+        if self._cache is None:
             return self._list(where, page, viewer_id=viewer_id)
         key = ("page", where, page.limit, page.offset)
         check = self._cache.check(self._c, key, viewer_id)
@@ -328,7 +329,7 @@ class SqlArticleRepository:
         return [_view(row, with_body=False) for row in rows]
 
     def count(self, where: ArticleFilter) -> int:
-        if self._cache is None or self._snapshot is None or where.followed_by is not None:
+        if self._cache is None or self._snapshot is None:
             return self._count(where)
         key = ("count", where)
         cached = self._cache.get(key, self._snapshot)

@@ -75,7 +75,6 @@ class FollowRepository(Protocol):
 
     def create(self, follower_id: str, followee_id: str) -> None: ...
     def delete(self, follower_id: str, followee_id: str) -> None: ...
-    def replace_followees(self, follower_id: str, followee_ids: Sequence[str]) -> None: ...
 
 
 class ArticlesUnitOfWork(OutboxTransaction, Protocol):
@@ -101,10 +100,6 @@ class ProfileDirectory(Protocol):
 
     def get(self, user_id: str) -> Profile | None:
         """The profile, None when no such user; raises Unavailable when users is down."""
-        ...
-
-    def following(self, user_id: str) -> list[str] | None:
-        """Ids `user_id` follows, None when no such user; raises Unavailable when users is down."""
         ...
 
 
