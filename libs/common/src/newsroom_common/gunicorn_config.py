@@ -3,11 +3,16 @@
 Workers are gthread (sync workers cannot keep the gateway's upstream
 connections alive). The app is not preloaded: `create_app()` runs in each
 worker after the fork, so engines, Kafka clients and tracer providers are
-never shared across processes.
+never shared across processes. Its *modules* are: the master imports them
+(importing connects nothing and starts no thread) and freezes them out of the
+garbage collector before each fork, so workers share those pages copy-on-write
+instead of each holding its own copy (issue 20: PSS per worker).
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 import os
 import shutil
@@ -39,11 +44,24 @@ def settings(
         load_settings()
     env = os.environ
     _prepare_metrics_dir(service)
+    reload = env.get(f"{prefix}RELOAD", "") in {"1", "true", "yes"}
+    if not reload:
+        # After the metrics folder is set (prometheus_client picks its storage at import).
+        # Not with reload: workers forked from a master holding the old modules would
+        # never see the edits.
+        importlib.import_module(wsgi_app.partition(":")[0])
 
     def post_fork(server: Any, worker: Any) -> None:
         # Fork-unsafe objects are built here and in create_app, never in the master: each
         # worker gets its own provider, exporter thread and service.instance.id.
         telemetry.init_tracing(service=service, exporter=telemetry.exporter_from_env())
+
+    def pre_fork(server: Any, worker: Any) -> None:
+        if not reload:
+            # What the master holds now (the imported modules) is never scanned by a worker's
+            # collector, whose scans would otherwise write to, and so copy, the shared pages.
+            gc.collect()
+            gc.freeze()
 
     return {
         "wsgi_app": wsgi_app,
@@ -55,13 +73,14 @@ def settings(
         "keepalive": 75,
         "timeout": 30,
         "graceful_timeout": 20,
-        "reload": env.get(f"{prefix}RELOAD", "") in {"1", "true", "yes"},
+        "reload": reload,
         # A read-only root filesystem in Kubernetes: heartbeat files go to tmpfs.
         "worker_tmp_dir": env.get(f"{prefix}WORKER_TMP_DIR", "/dev/shm"),  # noqa: S108
         "accesslog": None,
         "errorlog": "-",
         "loglevel": env.get(f"{prefix}LOG_LEVEL", "info").lower(),
         "proc_name": f"newsroom-{service}",
+        "pre_fork": pre_fork,
         "post_fork": post_fork,
         "child_exit": child_exit,
     }
@@ -71,7 +90,9 @@ def _prepare_metrics_dir(service: str) -> None:
     """Give the workers an empty folder for their metric files.
 
     Set before any process imports prometheus_client, which chooses its storage
-    at import; never import it here in the master.
+    at import: before the master imports the app's modules. Values the master
+    creates on import move to a worker's own files at its first change
+    (prometheus_client checks the PID on every update).
     """
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
         tempfile.gettempdir(), f"newsroom-{service}-metrics-{os.getpid()}"
