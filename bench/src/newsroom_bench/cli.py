@@ -25,7 +25,9 @@ from typing import Any
 from newsroom_bench import cpu, hello, load, memory, pipeline, profiles, report, seed
 from newsroom_bench.load import LoadResult, Scenario
 from newsroom_common.database_url import DatabaseUrlError, psycopg2_url
+from newsroom_devstack import services as services_table
 from newsroom_devstack.gateway import UNLIMITED
+from newsroom_devstack.net import LOOPBACK, free_port, http_ok
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.stack import Stack, StackOptions
 from newsroom_devstack.supervisor import Supervisor
@@ -215,6 +217,7 @@ def run(args: argparse.Namespace) -> report.Results:
     run_dir = var_dir() / f"bench-{os.getpid()}"
     supervisor = Supervisor(run_dir)
     results: report.Results | None = None
+    stack: Stack | None = None
     try:
         facts = machine()
         _log(f"machine: {facts}")
@@ -230,7 +233,7 @@ def run(args: argparse.Namespace) -> report.Results:
             )
         else:
             _log(f"starting a stack in {run_dir}")
-            _stack, target = start_stack(run_dir, supervisor)
+            stack, target = start_stack(run_dir, supervisor)
             facts["stack"] = (
                 "the bench's own devstack: every service with its default 2 gthread workers x 4 "
                 "threads, one Nginx worker, PostgreSQL with fsync and synchronous_commit off"
@@ -282,6 +285,11 @@ def run(args: argparse.Namespace) -> report.Results:
             Scenario("ceiling", "GET", ["/"]), ceiling.url.rstrip("/"), seconds=seconds
         )
         results.memory = memory.workers(target.processes)
+        if stack is not None:
+            _log(f"articles API memory with {', '.join(map(str, WORKER_COUNTS))} workers")
+            results.worker_counts = memory.by_worker_count(
+                lambda n: api_with_workers(stack, supervisor, dataset, n), WORKER_COUNTS
+            )
         results.import_floor = memory.import_floor()
         load1, load5, load15 = os.getloadavg()
         facts["load average after the run"] = f"{load1:.2f}, {load5:.2f}, {load15:.2f}"
@@ -294,6 +302,40 @@ def run(args: argparse.Namespace) -> report.Results:
             shutil.rmtree(run_dir, ignore_errors=True)
         else:
             _log(f"processes' logs kept in {run_dir / 'logs'}")
+
+
+# Issue 20: PSS per worker with 2, 4 and 8 workers (what a bigger pod would hold per worker).
+WORKER_COUNTS = (2, 4, 8)
+
+
+def api_with_workers(
+    stack: Stack, supervisor: Supervisor, dataset: seed.Dataset, workers: int
+) -> tuple[list[memory.ProcessMemory], float]:
+    """Start one more articles API with `workers` workers, load it directly, read its workers.
+
+    The signed-in list, straight at the instance (no gateway), so that every worker serves
+    and holds what serving takes; then the instance is stopped.
+    """
+    service = services_table.get("articles")
+    port = free_port()
+    name = f"articles-api-x{workers}"
+    env = {
+        **os.environ,
+        **stack.env("articles"),
+        **service.bind_env(port),
+        "ARTICLES_WORKERS": str(workers),
+    }
+    argv = service.api_argv(Path(sys.executable).parent, control_socket=stack.root / name)
+    process = supervisor.start(name, argv, env=env)
+    try:
+        url = f"http://{LOOPBACK}:{port}"
+        process.wait_until(lambda: http_ok(f"{url}/readyz"), what=f"{url}/readyz", timeout=60)
+        scenario = scenarios(dataset)[report.LIST_AUTH]
+        result = load.run(scenario, url, seconds=5)
+        assert process.pid is not None
+        return memory.workers({name: process.pid}), result.rate
+    finally:
+        supervisor.stop([name])
 
 
 def measure_pipelines(
