@@ -347,7 +347,7 @@ def measure_pipelines(
 ) -> None:
     """Views ingestion, read-to-count latency at a steady read rate, outbox latency."""
     if target.bootstrap_servers and target.views_database_url:
-        _log(f"views ingestion: {args.views_events:,} events (newsroom-views bench)")
+        _log(f"views ingestion: {args.views_events:,} events (newsroom_bench.views_ingestion)")
         try:
             results.ingestion = pipeline.views_ingestion(
                 database_url=target.views_database_url,

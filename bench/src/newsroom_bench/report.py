@@ -285,7 +285,8 @@ def markdown(results: Results, *, charts: Sequence[str] = ()) -> str:
     if results.ingestion is not None:
         ing = results.ingestion
         lines.append(
-            f"- views ingestion (`newsroom-views bench`, {ing.events:,} events, {ing.rounds} "
+            f"- views ingestion (`make bench-views`' benchmark, {ing.events:,} events, "
+            f"{ing.rounds} "
             f"alternating rounds, medians): {ing.ingest_rate:,.0f} events/s next to a bare "
             f"kafka-python consumer's {ing.bare_rate:,.0f} records/s: ratio {ing.ratio:.2f}"
         )

@@ -27,7 +27,7 @@ class UsersSettings(ServiceSettings):
     # empty: none): a follow answers once they hold it, or after the timeout (adapters/
     # replica_watch). Articles' feed reads its follows replica with no call to users.
     follow_readers: str = "articles-users-replica"
-    follow_visible_timeout_seconds: float = 2.0
+    follow_visible_timeout_seconds: float = 5.0
     # Where a generated development key is kept when no key is configured.
     dev_key_path: str = "var/dev-jwt-ed25519.pem"
 

@@ -203,7 +203,8 @@ def test_a_follow_that_changed_something_waits_for_the_replicas(uow: FakeUnitOfW
     users.unfollow(**common, visible_within=0.5)
 
     followed, unfollowed = uow.published[2:]
-    assert isinstance(followed, UserFollowed) and isinstance(unfollowed, UserUnfollowed)
+    assert isinstance(followed, UserFollowed)
+    assert isinstance(unfollowed, UserUnfollowed)
     assert len(watch.waited) == 2
     assert [timeout for _, timeout in watch.waited] == [1.5, 0.5]
     assert all(event_id for event_id, _ in watch.waited)

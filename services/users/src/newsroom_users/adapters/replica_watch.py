@@ -5,7 +5,9 @@ replica (no call to users per feed). So that a reader who just followed someone 
 the very next feed, the follow waits, before it answers, for: its outbox row relayed to
 Kafka (the relay stamps `sent_at`), then every reading consumer group's committed offset on
 the record's partition reaching the partition's end (consumers commit only after their
-database commit, so a committed offset past the record means the replica holds it).
+database commit, so a committed offset past the record means the replica holds it). Only
+groups with members now are waited for: a service not deployed, or whose consumers are all
+down, has nobody who could catch up in time.
 
 Only follows wait (a few tens of milliseconds; feeds are far more frequent than follows),
 and never for long: past the timeout, or with Kafka away, the follow answers anyway. It is
@@ -54,6 +56,7 @@ class KafkaReplicaWatch:
         # built on first use, after the fork.
         self._lock = threading.Lock()
         self._consumers: dict[str, Any] = {}
+        self._admin: Any = None
         self._partitions: list[int] = []
 
     def wait_applied(self, event_id: str, *, timeout: float) -> bool:
@@ -66,18 +69,21 @@ class KafkaReplicaWatch:
             log.info("follow not yet relayed to Kafka when answered", extra={"event": event_id})
             return False
         try:
+            readers = self._active_groups()
+            if not readers:
+                # No member of any reading group is up (not deployed, or stopped): nobody to
+                # wait for; a starting member reads from its committed offset or the start.
+                return True
             partition, end = self._end_of_partition(key)
             while True:
-                committed = [self._committed(group, partition) for group in self._groups]
-                # A group with no offset on this partition reads none of it (its service is not
-                # deployed, or not yet started): nothing to wait for. Where it reads, it has
-                # committed already: the follower's own registration came first, same key.
-                if all(offset is None or offset >= end for offset in committed):
+                # A group with no offset on the partition yet (its first members still joining)
+                # is behind as surely as one with an older offset.
+                if all((self._committed(g, partition) or 0) >= end for g in readers):
                     return True
                 if time.monotonic() >= deadline:
                     log.info(
                         "a replica had not applied the follow when it was answered",
-                        extra={"event": event_id, "groups": self._groups},
+                        extra={"event": event_id, "groups": readers},
                     )
                     return False
                 self._sleep(POLL_INTERVAL_S)
@@ -117,6 +123,28 @@ class KafkaReplicaWatch:
             end = int(consumer.end_offsets([partition])[partition])
         return partition, end
 
+    def _active_groups(self) -> list[str]:
+        """The reading groups that have members now."""
+        admin = self._admin_client()
+        with self._lock:
+            described = admin.describe_groups(self._groups)
+        return [g for g in self._groups if (described.get(g) or {}).get("members")]
+
+    def _admin_client(self) -> Any:
+        with self._lock:
+            if self._admin is None:
+                if not broker_reachable(self._bootstrap):
+                    raise ConnectionError(f"no Kafka broker answers at {self._bootstrap}")
+                from kafka import KafkaAdminClient
+
+                self._admin = KafkaAdminClient(
+                    bootstrap_servers=bootstrap_list(self._bootstrap),
+                    client_id="users-follow-watch",
+                    request_timeout_ms=2000,
+                    reconnect_backoff_max_ms=1000,
+                )
+            return self._admin
+
     def _committed(self, group: str, partition: Any) -> int | None:
         consumer = self._consumer(group)
         with self._lock:
@@ -146,9 +174,14 @@ class KafkaReplicaWatch:
     def _reset(self) -> None:
         with self._lock:
             consumers, self._consumers = self._consumers, {}
+            admin, self._admin = self._admin, None
             self._partitions = []
-        for consumer in consumers.values():
+        for client in [*consumers.values(), *([admin] if admin is not None else [])]:
             try:
-                consumer.close(autocommit=False)
+                # KafkaConsumer.close commits unless told not to; the admin client's takes nothing.
+                if client is admin:
+                    client.close()
+                else:
+                    client.close(autocommit=False)
             except Exception as exc:
-                log.debug("closing a watch consumer: %s", exc)
+                log.debug("closing a watch client: %s", exc)
