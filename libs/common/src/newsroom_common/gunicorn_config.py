@@ -1,12 +1,14 @@
 """gunicorn settings shared by every service's `gunicorn_conf` module.
 
-Workers are gthread (sync workers cannot keep the gateway's upstream
-connections alive). The app is not preloaded: `create_app()` runs in each
-worker after the fork, so engines, Kafka clients and tracer providers are
-never shared across processes. Its *modules* are: the master imports them
-(importing connects nothing and starts no thread) and freezes them out of the
-garbage collector before each fork, so workers share those pages copy-on-write
-instead of each holding its own copy (issue 20: PSS per worker).
+Workers are gthread by default (sync workers cannot keep the gateway's upstream
+connections alive); `<PREFIX>_WORKER_CLASS` picks `sync` or `gevent` instead, for the
+worker-model comparison of `make bench --worker-class` (docs/benchmark). The app
+is not preloaded: `create_app()` runs in each worker after the fork, so engines,
+Kafka clients and tracer providers are never shared across processes. Its
+*modules* are: the master imports them (importing connects nothing and starts no
+thread) and freezes them out of the garbage collector before each fork, so
+workers share those pages copy-on-write instead of each holding its own copy
+(issue 20: PSS per worker).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from newsroom_common import telemetry
 from newsroom_common.config import exit_on_settings_error
 
 log = logging.getLogger(__name__)
+
+WORKER_CLASSES = ("gthread", "sync", "gevent")
 
 
 def settings(
@@ -45,19 +49,34 @@ def settings(
     env = os.environ
     _prepare_metrics_dir(service)
     reload = env.get(f"{prefix}RELOAD", "") in {"1", "true", "yes"}
-    if not reload:
+    worker_class = env.get(f"{prefix}WORKER_CLASS", "gthread").strip().lower() or "gthread"
+    if worker_class not in WORKER_CLASSES:
+        raise SystemExit(
+            f"newsroom-{service}: {prefix}WORKER_CLASS must be one of "
+            f"{', '.join(WORKER_CLASSES)}, not {worker_class!r}"
+        )
+    # Not with gevent either: its worker patches sockets and threads after the fork, and
+    # modules imported before would keep the unpatched ones.
+    preload = not reload and worker_class != "gevent"
+    if preload:
         # After the metrics folder is set (prometheus_client picks its storage at import).
         # Not with reload: workers forked from a master holding the old modules would
         # never see the edits.
         importlib.import_module(wsgi_app.partition(":")[0])
 
     def post_fork(server: Any, worker: Any) -> None:
+        if worker_class == "gevent":
+            # gunicorn's gevent worker patches sockets and threads; psycopg2 is C and needs
+            # its own wait callback to yield to other requests while a query runs.
+            from psycogreen.gevent import patch_psycopg
+
+            patch_psycopg()
         # Fork-unsafe objects are built here and in create_app, never in the master: each
         # worker gets its own provider, exporter thread and service.instance.id.
         telemetry.init_tracing(service=service, exporter=telemetry.exporter_from_env())
 
     def pre_fork(server: Any, worker: Any) -> None:
-        if not reload:
+        if preload:
             # What the master holds now (the imported modules) is never scanned by a worker's
             # collector, whose scans would otherwise write to, and so copy, the shared pages.
             gc.collect()
@@ -66,7 +85,7 @@ def settings(
     return {
         "wsgi_app": wsgi_app,
         "bind": [env.get(f"{prefix}BIND", f"0.0.0.0:{default_port}")],
-        "worker_class": "gthread",
+        "worker_class": worker_class,
         "workers": int(env.get(f"{prefix}WORKERS", "2")),
         "threads": int(env.get(f"{prefix}THREADS", "4")),
         # Longer than the gateway's upstream keepalive_timeout, so Nginx closes first.

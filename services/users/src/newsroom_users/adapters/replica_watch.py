@@ -108,7 +108,7 @@ class KafkaReplicaWatch:
 
     def _end_of_partition(self, key: bytes) -> tuple[Any, int]:
         from kafka import TopicPartition
-        from kafka.partitioner.default import DefaultPartitioner
+        from kafka.partitioner.default import murmur2
 
         consumer = self._consumer(self._groups[0])
         with self._lock:
@@ -117,9 +117,10 @@ class KafkaReplicaWatch:
                 if not found:
                     raise LookupError(f"topic {self._topic} has no partitions")
                 self._partitions = sorted(found)
-            # The relay's producer places a keyed record with kafka-python's default partitioner.
-            number = DefaultPartitioner()(key, self._partitions, self._partitions)
-            partition = TopicPartition(self._topic, number)
+            # Where the relay's producer puts a keyed record (kafka-python's default partitioner,
+            # Java's too): murmur2 of the key over every partition of the topic.
+            index = (murmur2(key) & 0x7FFFFFFF) % len(self._partitions)
+            partition = TopicPartition(self._topic, self._partitions[index])
             end = int(consumer.end_offsets([partition])[partition])
         return partition, end
 
