@@ -84,9 +84,27 @@ def _database_url_from_env(variable: str) -> str | None:
     return raw
 
 
-def start_stack(run_dir: Path, supervisor: Supervisor) -> tuple[Stack, Target]:
-    """Start a private stack with the services' own worker counts and no rate limits."""
-    options = StackOptions(api_workers=None, log_level="WARNING", gateway=UNLIMITED)
+def start_stack(
+    run_dir: Path,
+    supervisor: Supervisor,
+    *,
+    worker_class: str = "gthread",
+    workers: int | None = None,
+    instances: int = 1,
+) -> tuple[Stack, Target]:
+    """Start a private stack without rate limits: the services' own worker counts and
+    gthread workers unless told otherwise, `instances` API instances per service."""
+    prefixes = [service.env_prefix for service in services_table.SERVICES]
+    options = StackOptions(
+        api_workers=workers,
+        log_level="WARNING",
+        gateway=UNLIMITED,
+        api_ports={
+            service.name: [free_port() for _ in range(instances)]
+            for service in services_table.SERVICES
+        },
+        extra_env={f"{prefix}WORKER_CLASS": worker_class for prefix in prefixes},
+    )
     stack = Stack(run_dir, cache_dir(), supervisor=supervisor, options=options)
     # The devstack pipes Nginx's access log to a Python thread that copies it to a file: at
     # thousands of cached answers a second that thread, on the same two cores, would be
@@ -233,10 +251,19 @@ def run(args: argparse.Namespace) -> report.Results:
             )
         else:
             _log(f"starting a stack in {run_dir}")
-            stack, target = start_stack(run_dir, supervisor)
+            stack, target = start_stack(
+                run_dir,
+                supervisor,
+                worker_class=args.worker_class,
+                workers=args.workers,
+                instances=args.instances,
+            )
+            workers = f"{args.workers} workers" if args.workers else "its default 2 workers"
+            threads = " x 4 threads" if args.worker_class == "gthread" else ""
             facts["stack"] = (
-                "the bench's own devstack: every service with its default 2 gthread workers x 4 "
-                "threads, one Nginx worker, PostgreSQL with fsync and synchronous_commit off"
+                f"the bench's own devstack: every service with {args.instances} API "
+                f"instance(s) of {workers} ({args.worker_class}{threads}), one Nginx worker, "
+                "PostgreSQL with fsync and synchronous_commit off"
             )
         seconds = args.seconds
         _log(f"ceiling: {ceiling.url}")
@@ -264,6 +291,8 @@ def run(args: argparse.Namespace) -> report.Results:
         profiler = Profiler(folder, target.processes, args.profile)
         client = seed.Client(target.gateway_url)
         for name, scenario in scenarios(dataset).items():
+            if args.only and scenario.name not in args.only:
+                continue
             results.endpoints[name] = measure(
                 scenario,
                 target.gateway_url,
@@ -271,7 +300,10 @@ def run(args: argparse.Namespace) -> report.Results:
                 profiler=profiler,
                 processes=target.processes,
             )
-        measure_pipelines(args, results, target, dataset, client)
+        if args.pipelines and report.SINGLE in results.endpoints:
+            measure_pipelines(args, results, target, dataset, client)
+        else:
+            results.notes.append("pipelines not measured (--no-pipelines or --only)")
         if args.scale_to and args.scale_to > plan.articles:
             grow(args, target, dataset, client)
             results.scale_articles = args.scale_to
@@ -285,7 +317,7 @@ def run(args: argparse.Namespace) -> report.Results:
             Scenario("ceiling", "GET", ["/"]), ceiling.url.rstrip("/"), seconds=seconds
         )
         results.memory = memory.workers(target.processes)
-        if stack is not None:
+        if stack is not None and args.worker_counts:
             _log(f"articles API memory with {', '.join(map(str, WORKER_COUNTS))} workers")
             results.worker_counts = memory.by_worker_count(
                 lambda n: api_with_workers(stack, supervisor, dataset, n), WORKER_COUNTS
@@ -473,6 +505,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         nargs="*",
         default=[],
         help="py-spy the APIs during these scenarios (list-auth, single, create, login, all...)",
+    )
+    parser.add_argument(
+        "--worker-class",
+        choices=("gthread", "sync", "gevent"),
+        default="gthread",
+        help="gunicorn worker class of every API (<P>_WORKER_CLASS; default gthread)",
+    )
+    parser.add_argument("--workers", type=int, help="gunicorn workers per API instance")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="API instances per service behind the gateway"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=[],
+        help="measure only these scenarios (list-auth, create, feed...): the worker-model and "
+        "scale runs",
+    )
+    parser.add_argument(
+        "--no-pipelines",
+        dest="pipelines",
+        action="store_false",
+        help="skip views ingestion, read-to-count and outbox latency",
+    )
+    parser.add_argument(
+        "--no-worker-counts",
+        dest="worker_counts",
+        action="store_false",
+        help="skip the articles API's memory with 2, 4 and 8 workers",
     )
     parser.add_argument("--out", default=str(repo_root() / "bench-results"))
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder and logs")
