@@ -24,6 +24,7 @@ from typing import Any
 
 from newsroom_common import telemetry
 from newsroom_common.config import exit_on_settings_error
+from newsroom_common.native_memory import cap_malloc_arenas
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ def settings(
             from psycogreen.gevent import patch_psycopg
 
             patch_psycopg()
+        elif worker_class == "gthread":
+            # Before the request threads start: their arenas would each keep what they freed.
+            cap_malloc_arenas(2)
         # Fork-unsafe objects are built here and in create_app, never in the master: each
         # worker gets its own provider, exporter thread and service.instance.id.
         telemetry.init_tracing(service=service, exporter=telemetry.exporter_from_env())

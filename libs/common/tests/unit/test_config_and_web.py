@@ -179,3 +179,14 @@ def test_circuit_breaker_opens_after_failures_and_half_opens() -> None:
     assert not slow.allow()
     slow.success()
     assert slow.allow()
+
+
+def test_malloc_parameters_are_set_on_glibc() -> None:
+    import platform
+
+    from newsroom_common.native_memory import M_ARENA_MAX, cap_malloc_arenas, mallopt
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc: mallopt has nothing to set")
+    assert cap_malloc_arenas(2)
+    assert mallopt(M_ARENA_MAX, 2)
