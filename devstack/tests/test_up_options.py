@@ -46,3 +46,27 @@ def test_make_up_stops_before_starting_anything_on_a_bad_value(
     assert main(["up"]) == 2
 
     assert "NEWSROOM_API_WORKERS must be a whole number" in capsys.readouterr().err
+
+
+def test_users_waits_for_the_follow_readers_of_the_services_the_stack_runs() -> None:
+    from pathlib import Path
+
+    from newsroom_articles.topics import FOLLOW_READERS
+    from newsroom_devstack.services import get, service_env
+
+    def users_env(readers: list[str]) -> dict[str, str]:
+        return service_env(
+            get("users"),
+            database_url="postgresql://db/x",
+            bootstrap_servers="127.0.0.1:9092",
+            users_port=8001,
+            log_level="INFO",
+            jwt_private_key_file=Path("key.pem"),
+            follow_readers=readers,
+        )
+
+    readers = [g for name in ("users", "articles", "views") for g in get(name).follow_readers()]
+    assert readers == list(FOLLOW_READERS)
+    assert users_env(readers)["USERS_FOLLOW_READERS"] == ",".join(FOLLOW_READERS)
+    # Without articles in the stack, nobody promises the replica: users waits for nobody.
+    assert "USERS_FOLLOW_READERS" not in users_env([])

@@ -55,6 +55,6 @@ def bootstrap(settings: UsersSettings | None = None, *, process: str = "api") ->
             outbox=outbox,
             bootstrap_servers=settings.kafka_bootstrap_servers,
             topic=USERS_EVENTS,
-            groups=[g.strip() for g in settings.follow_readers.split(",") if g.strip()],
+            groups=settings.follow_readers,
         ),
     )

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 
 from newsroom_common.kafka_clients import bootstrap_list, broker_reachable
@@ -31,6 +32,16 @@ log = logging.getLogger(__name__)
 
 # Between two looks at the outbox row or the groups' offsets.
 POLL_INTERVAL_S = 0.005
+
+# How each wait ended: visible (every reading group has it), no_readers (no group has a
+# member), timeout (not relayed or not applied in time), kafka_unavailable. Anything but
+# visible is a follow answered without the promise: an alert on its rate says the replicas
+# lag (or are misnamed in USERS_FOLLOW_READERS) before users notice a stale feed.
+FOLLOW_VISIBILITY = Counter(
+    "newsroom_follow_visibility",
+    "Follows and unfollows answered, by whether the reading replicas held them by then",
+    ["outcome"],
+)
 
 
 class KafkaReplicaWatch:
@@ -66,22 +77,26 @@ class KafkaReplicaWatch:
         deadline = time.monotonic() + timeout
         key = self._wait_relayed(event_id, deadline)
         if key is None:
-            log.info("follow not yet relayed to Kafka when answered", extra={"event": event_id})
+            log.warning("follow not yet relayed to Kafka when answered", extra={"event": event_id})
+            FOLLOW_VISIBILITY.labels("timeout").inc()
             return False
         try:
             readers = self._active_groups()
             if not readers:
                 # No member of any reading group is up (not deployed, or stopped): nobody to
                 # wait for; a starting member reads from its committed offset or the start.
+                FOLLOW_VISIBILITY.labels("no_readers").inc()
                 return True
             partition, end = self._end_of_partition(key)
             while True:
                 # A group with no offset on the partition yet (its first members still joining)
                 # is behind as surely as one with an older offset.
                 if all((self._committed(g, partition) or 0) >= end for g in readers):
+                    FOLLOW_VISIBILITY.labels("visible").inc()
                     return True
                 if time.monotonic() >= deadline:
-                    log.info(
+                    FOLLOW_VISIBILITY.labels("timeout").inc()
+                    log.warning(
                         "a replica had not applied the follow when it was answered",
                         extra={"event": event_id, "groups": readers},
                     )
@@ -91,6 +106,7 @@ class KafkaReplicaWatch:
             # Kafka away or a client that lost its broker: the follow is saved and will reach
             # the replicas; answer it rather than fail it. The next follow starts afresh.
             log.warning("cannot read the replicas' positions: %s", exc)
+            FOLLOW_VISIBILITY.labels("kafka_unavailable").inc()
             self._reset()
             return False
 
