@@ -57,14 +57,31 @@ def create_engine(
     return engine
 
 
+# A database that vanishes without a reset (its pod or node gone, a partition) leaves a query
+# waiting on its socket for good: libpq has no timeout of its own, statement_timeout is the
+# server's, and a worker's SIGTERM handler runs only once the call returns. Keepalives find a
+# silent peer under an idle wait (5 s, then 3 probes 2 s apart); tcp_user_timeout drops a
+# connection whose sent bytes stay unacknowledged for 10 s (and caps the probes at that). With
+# connect_timeout (3 s) and statement_timeout (5 s), no database call of a worker outlasts the
+# pods' 30 s termination grace period. libpq ignores them on Unix-domain sockets.
+TCP_TIMEOUTS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+
+
 def _connect_args(
     url: sa.URL, *, connect_timeout: int, application_name: str, statement_timeout_ms: int
 ) -> dict[str, Any]:
     """Our connection defaults, under what the URL's query says.
 
     connect_args win over the URL's query in SQLAlchemy, so a default the URL sets itself
-    (connect_timeout, application_name) is left out, and the URL's `options` come after our
-    statement timeout: PostgreSQL applies the last `-c` for a setting, the operator's.
+    (connect_timeout, application_name, a TCP timeout) is left out, and the URL's `options`
+    come after our statement timeout: PostgreSQL applies the last `-c` for a setting, the
+    operator's.
     """
     query = url.query
     args: dict[str, Any] = {
@@ -72,6 +89,7 @@ def _connect_args(
         for key, value in (
             ("connect_timeout", connect_timeout),
             ("application_name", application_name),
+            *TCP_TIMEOUTS.items(),
         )
         if key not in query
     }

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from newsroom_common.config import ServiceSettings, load_settings
 from newsroom_common.consumer import ConsumerRunner
-from newsroom_common.database_url import psycopg2_url
+from newsroom_common.db import create_engine
 from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
 from newsroom_common.shared_tables import add_shared_tables
@@ -26,7 +27,9 @@ def main() -> None:
     url, bootstrap, topic, schema, group = sys.argv[1:6]
     metadata = sa.MetaData(schema=schema)
     _, processed = add_shared_tables(metadata)
-    engine = sa.create_engine(psycopg2_url(url))
+    # The services' own engine (timeouts, pool checks), so outages here are met as in production.
+    settings = load_settings(ServiceSettings, prefix="VIEWS_", environ={"VIEWS_DATABASE_URL": url})
+    engine = create_engine(settings, application_name=f"{group}-test")
 
     def handle(conn: Connection, events: Sequence[CloudEvent]) -> None:
         for event in events:

@@ -45,21 +45,25 @@ class Outage:
         listener.bind((LOOPBACK, self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
-        self._listener = listener
+        with self._lock:
+            self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        """Refuse new connections and reset every open one."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
+        """Refuse new connections and reset every open one.
+
+        One lock covers both, and `_accept` registers a pair under it only while its listener
+        is still the current one: a connection accepted while the cut runs is closed by its
+        accepting thread, never left forwarding through the outage.
+        """
         with self._lock:
-            for sock in self._open:
+            listener, self._listener = self._listener, None
+            if listener is not None:
                 with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
+                    listener.shutdown(socket.SHUT_RDWR)
+                listener.close()
+            for sock in self._open:
+                _close(sock)
             self._open.clear()
 
     def _accept(self, listener: socket.socket) -> None:
@@ -75,9 +79,21 @@ class Outage:
                 continue
             server.settimeout(None)
             with self._lock:
+                if self._listener is not listener:
+                    # Cut while this connection was being made: it is part of the outage.
+                    _close(client)
+                    _close(server)
+                    return
                 self._open.update((client, server))
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _close(sock: socket.socket) -> None:
+    # shutdown first: it wakes the pump blocked in recv() on this socket, and sends the FIN.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:

@@ -251,8 +251,9 @@ def test_sigterm_during_a_database_outage_exits_within_the_grace_period_losing_n
                     f"still running {GRACE_PERIOD_S}s after SIGTERM:\n{log.read_text()[-3000:]}"
                 ) from None
             assert status == 0, log.read_text()[-3000:]
-            # Well within the grace period: the backoff wakes on the stop, not at its end.
-            assert time.monotonic() - stopping < 10
+            # It gave up the batch it was retrying: the backoff woke on the stop.
+            assert "stopping with a batch of" in log.read_text(), log.read_text()[-3000:]
+            print(f"SIGTERM to exit: {time.monotonic() - stopping:.2f} s")
         finally:
             _stop(child)
     # The batch it gave up on was never committed: the next member applies it, once.

@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from newsroom_common.config import DatabaseUrl, ServiceSettings, SettingsError, load_settings
 from newsroom_common.database_url import DatabaseUrlError, normalised_database_url, psycopg2_url
-from newsroom_common.db import _connect_args
+from newsroom_common.db import TCP_TIMEOUTS, _connect_args
 
 PASSWORD = "s3cr3t-Pa55"  # must never show in a message
 VARIABLE = "ARTICLES_DATABASE_URL"
@@ -122,14 +122,18 @@ def test_connection_defaults_yield_to_what_the_url_says() -> None:
     ) == {
         "connect_timeout": 3,
         "application_name": "articles-api",
+        **TCP_TIMEOUTS,
         "options": "-c statement_timeout=5000",
     }
     tuned = psycopg2_url(
-        "postgresql://a@db/a?connect_timeout=10&application_name=mine"
+        "postgresql://a@db/a?connect_timeout=10&application_name=mine&keepalives_idle=60"
         "&options=-c%20search_path%3Dapp%20-c%20statement_timeout%3D900"
     )
     # connect_args override the URL's query in SQLAlchemy: the URL's own values are left to it,
     # and its options come last, where PostgreSQL lets them win.
     assert _connect_args(
         tuned, connect_timeout=3, application_name="articles-api", statement_timeout_ms=5000
-    ) == {"options": "-c statement_timeout=5000 -c search_path=app -c statement_timeout=900"}
+    ) == {
+        **{key: value for key, value in TCP_TIMEOUTS.items() if key != "keepalives_idle"},
+        "options": "-c statement_timeout=5000 -c search_path=app -c statement_timeout=900",
+    }
