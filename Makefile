@@ -121,7 +121,7 @@ test: lint audit
 
 # Views ingestion next to a bare kafka-python consumer, on a private PostgreSQL and Kafka.
 bench-views: env
-	$(VENV)/bin/python services/views/scripts/bench_on_devstack.py $(BENCH_ARGS)
+	$(VENV)/bin/newsroom-bench-views $(BENCH_ARGS)
 
 # Fault scenarios under load on a private stack, two instances per service (tests/chaos).
 chaos: env

@@ -324,7 +324,18 @@ def schemas() -> dict[str, Schema]:
                     },
                 },
                 required=["existingSecret", "existingSecretKey"],
-            )
+            ),
+            "followVisibility": closed(
+                {
+                    "readers": {
+                        "type": "array",
+                        "uniqueItems": True,
+                        "items": string(minLength=1, pattern="^[A-Za-z0-9._-]+$"),
+                    },
+                    "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 30},
+                },
+                required=["readers", "timeoutSeconds"],
+            ),
         },
     )
     articles = service_chart(

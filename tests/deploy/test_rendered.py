@@ -7,9 +7,11 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from deploy_support import (
     CHARTS,
     NAMESPACE,
+    REPO,
     VALUE_SETS,
     Helm,
     by_name,
@@ -518,3 +520,24 @@ def test_a_platform_name_keeps_names_stable_across_releases(helm: Helm) -> None:
     assert config["ARTICLES_JWKS_URL"] == "http://newsroom-users:8001/.well-known/jwks.json"
     assert config["ARTICLES_USERS_URL"] == "http://newsroom-users:8001"
     assert "newsroom-articles" in deployments(objects)
+
+
+def test_the_platform_names_the_follow_readers_users_waits_for(
+    helm: Helm, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    # Users names no peer's consumer group: the umbrella, which installs articles beside it,
+    # hands users articles' replica group, the one the devstack reads from articles' topics.
+    from newsroom_articles.topics import FOLLOW_READERS
+
+    platform = by_name(rendered["defaults"], "ConfigMap")["newsroom-users-config"]["data"]
+    assert platform["USERS_FOLLOW_READERS"] == ",".join(FOLLOW_READERS)
+    assert float(platform["USERS_FOLLOW_VISIBLE_TIMEOUT_SECONDS"]) == 5
+    dev_values = yaml.safe_load((REPO / "k8s/dev/values/users.yaml").read_text())
+    assert dev_values["followVisibility"]["readers"] == list(FOLLOW_READERS)
+    # Alone, the users chart waits for nobody: no articles consumes beside it.
+    alone = by_name(helm.template(CHARTS / "users"), "ConfigMap")["newsroom-users-config"]["data"]
+    assert alone["USERS_FOLLOW_READERS"] == ""
+    message = helm.template_fails(
+        CHARTS / "users", values={"followVisibility": {"readers": ["a group!"]}}
+    )
+    assert "followVisibility" in message

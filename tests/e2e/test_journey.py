@@ -2,7 +2,8 @@
 
 Only the view counts are polled: they cross Kafka and are eventually consistent by design.
 Everything else, the feed right after a follow included, must read its own writes at once
-(articles asks users for the caller's follows before a feed, so its replica cannot lag).
+(a follow answers only once articles' follows replica holds it, so the feed, which reads
+only that replica, cannot lag).
 """
 
 from __future__ import annotations
@@ -129,3 +130,22 @@ def test_register_write_follow_feed_favorite_comment_read_count_and_rank(client:
     client.call("DELETE", f"/api/articles/{slug}", expect=403, as_=reader)
     client.call("DELETE", f"/api/articles/{slug}", expect=204, as_=writer)
     client.call("GET", f"/api/articles/{slug}", expect=404)
+
+
+def test_the_feed_reads_each_follow_and_unfollow_at_once(client: Client) -> None:
+    """Read-your-writes both ways, several times in a row, with no pause or retry anywhere."""
+    writer = client.register("followed")
+    reader = client.register("follower")
+    draft = {"title": f"Followed {writer.username}", "description": "d", "body": "b"}
+    slug = client.call("POST", "/api/articles", expect=201, as_=writer, json={"article": draft})[
+        "article"
+    ]["slug"]
+    path = f"/api/profiles/{writer.username}/follow"
+    for _ in range(5):
+        client.call("POST", path, expect=200, as_=reader)
+        feed = client.call("GET", "/api/articles/feed", expect=200, as_=reader)
+        assert [a["slug"] for a in feed["articles"]] == [slug]
+        assert feed["articles"][0]["author"]["following"] is True
+        client.call("DELETE", path, expect=200, as_=reader)
+        feed = client.call("GET", "/api/articles/feed", expect=200, as_=reader)
+        assert (feed["articles"], feed["articlesCount"]) == ([], 0)

@@ -25,7 +25,9 @@ from typing import Any
 from newsroom_bench import cpu, hello, load, memory, pipeline, profiles, report, seed
 from newsroom_bench.load import LoadResult, Scenario
 from newsroom_common.database_url import DatabaseUrlError, psycopg2_url
+from newsroom_devstack import services as services_table
 from newsroom_devstack.gateway import UNLIMITED
+from newsroom_devstack.net import LOOPBACK, free_port, http_ok
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.stack import Stack, StackOptions
 from newsroom_devstack.supervisor import Supervisor
@@ -82,9 +84,27 @@ def _database_url_from_env(variable: str) -> str | None:
     return raw
 
 
-def start_stack(run_dir: Path, supervisor: Supervisor) -> tuple[Stack, Target]:
-    """Start a private stack with the services' own worker counts and no rate limits."""
-    options = StackOptions(api_workers=None, log_level="WARNING", gateway=UNLIMITED)
+def start_stack(
+    run_dir: Path,
+    supervisor: Supervisor,
+    *,
+    worker_class: str = "gthread",
+    workers: int | None = None,
+    instances: int = 1,
+) -> tuple[Stack, Target]:
+    """Start a private stack without rate limits: the services' own worker counts and
+    gthread workers unless told otherwise, `instances` API instances per service."""
+    prefixes = [service.env_prefix for service in services_table.SERVICES]
+    options = StackOptions(
+        api_workers=workers,
+        log_level="WARNING",
+        gateway=UNLIMITED,
+        api_ports={
+            service.name: [free_port() for _ in range(instances)]
+            for service in services_table.SERVICES
+        },
+        extra_env={f"{prefix}WORKER_CLASS": worker_class for prefix in prefixes},
+    )
     stack = Stack(run_dir, cache_dir(), supervisor=supervisor, options=options)
     # The devstack pipes Nginx's access log to a Python thread that copies it to a file: at
     # thousands of cached answers a second that thread, on the same two cores, would be
@@ -215,6 +235,7 @@ def run(args: argparse.Namespace) -> report.Results:
     run_dir = var_dir() / f"bench-{os.getpid()}"
     supervisor = Supervisor(run_dir)
     results: report.Results | None = None
+    stack: Stack | None = None
     try:
         facts = machine()
         _log(f"machine: {facts}")
@@ -230,10 +251,19 @@ def run(args: argparse.Namespace) -> report.Results:
             )
         else:
             _log(f"starting a stack in {run_dir}")
-            _stack, target = start_stack(run_dir, supervisor)
+            stack, target = start_stack(
+                run_dir,
+                supervisor,
+                worker_class=args.worker_class,
+                workers=args.workers,
+                instances=args.instances,
+            )
+            workers = f"{args.workers} workers" if args.workers else "its default 2 workers"
+            threads = " x 4 threads" if args.worker_class == "gthread" else ""
             facts["stack"] = (
-                "the bench's own devstack: every service with its default 2 gthread workers x 4 "
-                "threads, one Nginx worker, PostgreSQL with fsync and synchronous_commit off"
+                f"the bench's own devstack: every service with {args.instances} API "
+                f"instance(s) of {workers} ({args.worker_class}{threads}), one Nginx worker, "
+                "PostgreSQL with fsync and synchronous_commit off"
             )
         seconds = args.seconds
         _log(f"ceiling: {ceiling.url}")
@@ -261,6 +291,8 @@ def run(args: argparse.Namespace) -> report.Results:
         profiler = Profiler(folder, target.processes, args.profile)
         client = seed.Client(target.gateway_url)
         for name, scenario in scenarios(dataset).items():
+            if args.only and scenario.name not in args.only:
+                continue
             results.endpoints[name] = measure(
                 scenario,
                 target.gateway_url,
@@ -268,7 +300,10 @@ def run(args: argparse.Namespace) -> report.Results:
                 profiler=profiler,
                 processes=target.processes,
             )
-        measure_pipelines(args, results, target, dataset, client)
+        if args.pipelines and report.SINGLE in results.endpoints:
+            measure_pipelines(args, results, target, dataset, client)
+        else:
+            results.notes.append("pipelines not measured (--no-pipelines or --only)")
         if args.scale_to and args.scale_to > plan.articles:
             grow(args, target, dataset, client)
             results.scale_articles = args.scale_to
@@ -282,6 +317,11 @@ def run(args: argparse.Namespace) -> report.Results:
             Scenario("ceiling", "GET", ["/"]), ceiling.url.rstrip("/"), seconds=seconds
         )
         results.memory = memory.workers(target.processes)
+        if stack is not None and args.worker_counts:
+            _log(f"articles API memory with {', '.join(map(str, WORKER_COUNTS))} workers")
+            results.worker_counts = memory.by_worker_count(
+                lambda n: api_with_workers(stack, supervisor, dataset, n), WORKER_COUNTS
+            )
         results.import_floor = memory.import_floor()
         load1, load5, load15 = os.getloadavg()
         facts["load average after the run"] = f"{load1:.2f}, {load5:.2f}, {load15:.2f}"
@@ -296,6 +336,40 @@ def run(args: argparse.Namespace) -> report.Results:
             _log(f"processes' logs kept in {run_dir / 'logs'}")
 
 
+# Issue 20: PSS per worker with 2, 4 and 8 workers (what a bigger pod would hold per worker).
+WORKER_COUNTS = (2, 4, 8)
+
+
+def api_with_workers(
+    stack: Stack, supervisor: Supervisor, dataset: seed.Dataset, workers: int
+) -> tuple[list[memory.ProcessMemory], float]:
+    """Start one more articles API with `workers` workers, load it directly, read its workers.
+
+    The signed-in list, straight at the instance (no gateway), so that every worker serves
+    and holds what serving takes; then the instance is stopped.
+    """
+    service = services_table.get("articles")
+    port = free_port()
+    name = f"articles-api-x{workers}"
+    env = {
+        **os.environ,
+        **stack.env("articles"),
+        **service.bind_env(port),
+        "ARTICLES_WORKERS": str(workers),
+    }
+    argv = service.api_argv(Path(sys.executable).parent, control_socket=stack.root / name)
+    process = supervisor.start(name, argv, env=env)
+    try:
+        url = f"http://{LOOPBACK}:{port}"
+        process.wait_until(lambda: http_ok(f"{url}/readyz"), what=f"{url}/readyz", timeout=60)
+        scenario = scenarios(dataset)[report.LIST_AUTH]
+        result = load.run(scenario, url, seconds=5)
+        assert process.pid is not None
+        return memory.workers({name: process.pid}), result.rate
+    finally:
+        supervisor.stop([name])
+
+
 def measure_pipelines(
     args: argparse.Namespace,
     results: report.Results,
@@ -305,7 +379,7 @@ def measure_pipelines(
 ) -> None:
     """Views ingestion, read-to-count latency at a steady read rate, outbox latency."""
     if target.bootstrap_servers and target.views_database_url:
-        _log(f"views ingestion: {args.views_events:,} events (newsroom-views bench)")
+        _log(f"views ingestion: {args.views_events:,} events (newsroom_bench.views_ingestion)")
         try:
             results.ingestion = pipeline.views_ingestion(
                 database_url=target.views_database_url,
@@ -431,6 +505,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         nargs="*",
         default=[],
         help="py-spy the APIs during these scenarios (list-auth, single, create, login, all...)",
+    )
+    parser.add_argument(
+        "--worker-class",
+        choices=("gthread", "sync", "gevent"),
+        default="gthread",
+        help="gunicorn worker class of every API (<P>_WORKER_CLASS; default gthread)",
+    )
+    parser.add_argument("--workers", type=int, help="gunicorn workers per API instance")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="API instances per service behind the gateway"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=[],
+        help="measure only these scenarios (list-auth, create, feed...): the worker-model and "
+        "scale runs",
+    )
+    parser.add_argument(
+        "--no-pipelines",
+        dest="pipelines",
+        action="store_false",
+        help="skip views ingestion, read-to-count and outbox latency",
+    )
+    parser.add_argument(
+        "--no-worker-counts",
+        dest="worker_counts",
+        action="store_false",
+        help="skip the articles API's memory with 2, 4 and 8 workers",
     )
     parser.add_argument("--out", default=str(repo_root() / "bench-results"))
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder and logs")

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -124,3 +125,33 @@ def import_floor(imports: tuple[str, ...] = IMPORTS) -> list[tuple[str, float]]:
         check=True,
     )
     return [(str(name), float(rss)) for name, rss in json.loads(done.stdout)]
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerCount:
+    """One API instance run with `workers` gunicorn workers, measured after a short load."""
+
+    workers: int
+    largest_rss_mib: float
+    mean_pss_mib: float
+    requests_per_s: float
+
+
+def by_worker_count(
+    measure: Callable[[int], tuple[list[ProcessMemory], float]], counts: Sequence[int]
+) -> list[WorkerCount]:
+    """RSS and PSS of one API's workers for each worker count (`measure` starts, loads, reads)."""
+    found = []
+    for count in counts:
+        memories, rate = measure(count)
+        if not memories:
+            continue
+        found.append(
+            WorkerCount(
+                workers=count,
+                largest_rss_mib=max(m.rss_mib for m in memories),
+                mean_pss_mib=sum(m.pss_mib for m in memories) / len(memories),
+                requests_per_s=rate,
+            )
+        )
+    return found

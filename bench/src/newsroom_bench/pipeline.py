@@ -59,7 +59,7 @@ def percentile(samples: Sequence[float], p: float) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class Ingestion:
-    """`newsroom-views bench`: ingestion next to a bare kafka-python consumer, in rounds."""
+    """`views_ingestion`: ingestion next to a bare kafka-python consumer, in rounds."""
 
     events: int
     rounds: int
@@ -70,10 +70,10 @@ class Ingestion:
 
 
 def views_ingestion(*, database_url: str, bootstrap_servers: str, events: int) -> Ingestion:
-    """Run the views engineer's benchmark on the stack's broker and views database."""
+    """Run the ingestion benchmark on the stack's broker and views database."""
+    from newsroom_bench.views_ingestion import run
     from newsroom_common.config import load_settings
     from newsroom_views.config import PREFIX, ViewsSettings
-    from newsroom_views.entrypoints.bench import run
 
     settings = load_settings(
         ViewsSettings,

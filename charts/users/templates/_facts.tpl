@@ -67,6 +67,8 @@ The users service's settings (environment variable -> value) for its ConfigMap.
 {{ include "newsroom-lib.env.serviceConfig" . }}
 USERS_JWT_PRIVATE_KEY_FILE: /var/run/secrets/newsroom/jwt/private-key.pem
 USERS_JWT_TTL_SECONDS: {{ .Values.jwt.ttlSeconds | quote }}
+USERS_FOLLOW_READERS: {{ join "," .Values.followVisibility.readers | quote }}
+USERS_FOLLOW_VISIBLE_TIMEOUT_SECONDS: {{ .Values.followVisibility.timeoutSeconds | quote }}
 {{- if .Values.jwt.previousKeys }}
 USERS_JWT_PREVIOUS_PUBLIC_KEYS_FILE: /var/run/secrets/newsroom/jwt-previous
 {{- end }}

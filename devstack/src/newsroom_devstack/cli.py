@@ -7,10 +7,10 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 
-from newsroom_devstack.gateway import TemplateError, nginx_binary
+from newsroom_devstack.gateway import UNLIMITED, GatewaySettings, TemplateError, nginx_binary
 from newsroom_devstack.kafka import ensure_jars, java_binary
 from newsroom_devstack.paths import cache_dir, var_dir
 from newsroom_devstack.postgres import database_overrides, pg_bindir
@@ -51,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def up() -> int:
     """Start the platform, print its URL once ready, run until interrupted, then stop it all."""
     started = time.monotonic()
+    try:
+        options = up_options(os.environ)
+    except OptionError as error:
+        print(f"newsroom-stack: {error}", file=sys.stderr)
+        return 2
     root = var_dir()
     state_path = root / STATE_FILE
     state = read_state(state_path)
@@ -65,11 +70,6 @@ def up() -> int:
     stop_recorded(state_path)
     console = Console()
     supervisor = Supervisor(root, console=console)
-    options = StackOptions(
-        gateway_port=int(os.environ.get("GATEWAY_PORT", DEV_GATEWAY_PORT)),
-        dev_ports=True,
-        log_level=os.environ.get("NEWSROOM_LOG_LEVEL", "INFO"),
-    )
     status_code = 0
     _install_stop_handlers()
     try:
@@ -96,6 +96,42 @@ def up() -> int:
         state_path.unlink(missing_ok=True)
         console.message("Newsroom stopped")
     return status_code
+
+
+class OptionError(ValueError):
+    """An environment variable of `make up` with a value it cannot use."""
+
+
+def up_options(environ: Mapping[str, str]) -> StackOptions:
+    """`make up`'s options from its environment variables (bad values name the variable).
+
+    NEWSROOM_RATE_LIMIT=off lifts the gateway's per-address limits and NEWSROOM_API_WORKERS
+    sets gunicorn workers per API: a load test against the defaults (limits on, one worker)
+    measures the limiter's 429s and a single process, not the platform.
+    """
+    rate_limit = environ.get("NEWSROOM_RATE_LIMIT", "on").strip().lower()
+    if rate_limit not in {"on", "off"}:
+        raise OptionError(f"NEWSROOM_RATE_LIMIT must be on or off, not {rate_limit!r}")
+    workers_text = environ.get("NEWSROOM_API_WORKERS", "1").strip()
+    try:
+        workers = int(workers_text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise OptionError(
+            f"NEWSROOM_API_WORKERS must be a whole number of gunicorn workers (1 or more), "
+            f"not {workers_text!r}"
+        )
+    port_text = environ.get("GATEWAY_PORT", str(DEV_GATEWAY_PORT))
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise OptionError(f"GATEWAY_PORT must be a TCP port number, not {port_text!r}")
+    return StackOptions(
+        gateway_port=int(port_text),
+        dev_ports=True,
+        log_level=environ.get("NEWSROOM_LOG_LEVEL", "INFO"),
+        api_workers=workers,
+        gateway=UNLIMITED if rate_limit == "off" else GatewaySettings(),
+    )
 
 
 def down() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,12 @@ class Service:
             raise LookupError(f"{self.package}.topics.TOPICS must be a dict[str, int]")
         return {str(topic): int(partitions) for topic, partitions in declared.items()}
 
+    def follow_readers(self) -> tuple[str, ...]:
+        """Return the service's consumer groups users waits for on a follow (its
+        topics.FOLLOW_READERS; none if it declares none)."""
+        module = importlib.import_module(f"{self.package}.topics")
+        return tuple(str(group) for group in getattr(module, "FOLLOW_READERS", ()))
+
     def migrate_argv(self, bin_dir: Path) -> list[str]:
         """Return the command that brings the service's database schema up to date."""
         return [str(bin_dir / self.command), "migrate"]
@@ -108,6 +115,7 @@ def service_env(
     users_port: int,
     log_level: str,
     jwt_private_key_file: Path,
+    follow_readers: Sequence[str] = (),
 ) -> dict[str, str]:
     """Return the variables every process of service gets (migrations, API, workers)."""
     prefix = service.env_prefix
@@ -123,4 +131,6 @@ def service_env(
         env[f"{prefix}USERS_URL"] = users_url
     if service.name == "users":
         env[f"{prefix}JWT_PRIVATE_KEY_FILE"] = str(jwt_private_key_file)
+        if follow_readers:
+            env[f"{prefix}FOLLOW_READERS"] = ",".join(follow_readers)
     return env

@@ -127,6 +127,8 @@ class Stack:
             users_port=self.api_ports["users"][0],
             log_level=self.options.log_level,
             jwt_private_key_file=self.jwt_private_key_file,
+            # Only the services this stack runs: users waits for no group nobody consumes in.
+            follow_readers=[g for s in self.services for g in s.follow_readers()],
         )
         return {**env, **self.options.extra_env}
 

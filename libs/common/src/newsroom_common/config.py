@@ -19,7 +19,7 @@ import sys
 import types
 import typing
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from newsroom_common.database_url import DatabaseUrlError, normalised_database_url
 
@@ -108,6 +108,12 @@ def _convert(raw: str, target: Any, name: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(target) if a is not type(None)]
         return _convert(raw, inner[0], name)
+    if origin is Literal:
+        choices = typing.get_args(target)
+        value = raw.strip().lower()
+        if value not in choices:
+            raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {raw!r}")
+        return value
     if origin is tuple:
         (item,) = typing.get_args(target)[:1]
         return tuple(_convert(p.strip(), item, name) for p in raw.split(",") if p.strip())
@@ -237,5 +243,8 @@ class ServiceSettings:
     workers: int = 2
     threads: int = 4
     reload: bool = False
+    # gthread by default; sync and gevent (with psycogreen) for the worker-model comparison
+    # of `make bench --worker-class` (docs/benchmark).
+    worker_class: Literal["gthread", "sync", "gevent"] = "gthread"
     # gunicorn's heartbeat files: tmpfs, since the root filesystem is read-only in Kubernetes.
     worker_tmp_dir: str = "/dev/shm"  # noqa: S108

@@ -84,23 +84,27 @@ class UnitOfWork:
         if self._pending and self._read_only:
             raise RuntimeError("a read-only unit of work cannot publish events")
         if self._pending:
-            self.connection.execute(
-                self._outbox.insert(),
-                [
-                    {
-                        "event_id": e.id,
-                        "topic": topic,
-                        "key": e.subject or "",
-                        "event_type": e.type,
-                        "headers": {k: v.decode() for k, v in e.headers()},
-                        "payload": e.data,
-                    }
-                    for topic, e in self._pending
-                ],
+            written = (
+                self._outbox.insert()
+                .values(
+                    [
+                        {
+                            "event_id": e.id,
+                            "topic": topic,
+                            "key": e.subject or "",
+                            "event_type": e.type,
+                            "headers": {k: v.decode() for k, v in e.headers()},
+                            "payload": e.data,
+                        }
+                        for topic, e in self._pending
+                    ]
+                )
+                .cte("written")
             )
-            # Delivered on commit only; the relay wakes at once instead of polling.
+            # The rows and the relay's wake-up (delivered on commit only, so the relay wakes at
+            # once instead of polling) in one statement: one round trip less per write.
             self.connection.execute(
-                sa.text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL}
+                sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(written)
             )
             self._pending = []
         self._transaction.commit()

@@ -212,3 +212,29 @@ def test_kubernetes_service_links_are_not_mistaken_for_settings() -> None:
         ServiceSettings, prefix="DEMO_", environ={"DEMO_DATABASE_URL": "postgresql://db/x", **links}
     )
     assert settings.database_url
+
+
+def test_malloc_parameters_are_set_on_glibc() -> None:
+    import platform
+
+    from newsroom_common.native_memory import M_ARENA_MAX, cap_malloc_arenas, mallopt
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc: mallopt has nothing to set")
+    assert cap_malloc_arenas(2)
+    assert mallopt(M_ARENA_MAX, 2)
+
+
+def test_an_unknown_worker_class_stops_the_service_naming_it() -> None:
+    with pytest.raises(SettingsError, match=r"DEMO_WORKER_CLASS: expected one of gthread, sync"):
+        load_settings(
+            ServiceSettings,
+            prefix="DEMO_",
+            environ={"DEMO_DATABASE_URL": "postgresql://db/x", "DEMO_WORKER_CLASS": "eventlet"},
+        )
+    settings = load_settings(
+        ServiceSettings,
+        prefix="DEMO_",
+        environ={"DEMO_DATABASE_URL": "postgresql://db/x", "DEMO_WORKER_CLASS": "sync"},
+    )
+    assert settings.worker_class == "sync"

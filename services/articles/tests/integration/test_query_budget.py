@@ -17,6 +17,8 @@ from .conftest import Api, StatementCounter, User, in_process_app
 pytestmark = pytest.mark.integration
 LIST_BUDGET = 4
 ARTICLE_BUDGET = 3
+# Issue 20: a create is at most four statements (BEGIN and COMMIT aside).
+CREATE_BUDGET = 4
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +124,33 @@ def test_a_single_article_costs_at_most_three_statements(
     comments = _count(client, counter, f"/api/articles/{world['slugs'][0]}/comments", viewer)
     assert comments <= ARTICLE_BUDGET
     assert _count(client, counter, "/api/tags", viewer) == 1
+
+
+def test_a_create_costs_at_most_four_statements(
+    client: FlaskClient, counter: StatementCounter, world: dict[str, Any]
+) -> None:
+    author: User = world["authors"][1]
+    tag = f"budget{uuid.uuid4().hex[:8]}"
+    for i in range(3):
+        before = len(counter.statements)
+        response = client.post(
+            "/api/articles",
+            headers=author.headers,
+            json={
+                "article": {
+                    "title": f"Budget create {i}",
+                    "description": "d",
+                    "body": "b",
+                    "tagList": [tag, "Zeta", "alpha"],
+                }
+            },
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+        statements = len(counter.statements) - before
+        print(f"{statements} statements: POST /api/articles")
+        assert statements <= CREATE_BUDGET, counter.statements[-statements:]
+        created = response.get_json()["article"]
+        # The answer is what a read of it gives (tags in the database's order, the author).
+        read = client.get(f"/api/articles/{created['slug']}", headers=author.headers)
+        assert read.get_json()["article"] == created
+        assert created["author"]["username"] == author.username

@@ -135,3 +135,26 @@ def test_a_write_by_another_process_is_seen_by_the_next_read(
             == {"a new bio"}
         )
     )
+
+
+def test_a_feed_is_cached_until_a_follow_lands_and_the_next_feed_shows_it(
+    api: Api, client: FlaskClient, counter: StatementCounter, poll: Any
+) -> None:
+    first, second, reader = api.register("fa"), api.register("fb"), api.register("freader")
+    mine = api.publish(first)["slug"]
+    theirs = api.publish(second)["slug"]
+    # Through the gateway: users answers once articles' replica holds the follow.
+    assert api.post(f"/api/profiles/{first.username}/follow", user=reader).status_code == 200
+    path = "/api/articles/feed"
+    page = _cached(client, counter, path, reader, poll)
+    assert [a["slug"] for a in page["articles"]] == [mine]
+    assert page["articles"][0]["author"]["following"]
+
+    # Read-your-writes through the cache: the replica's commit changed the snapshot.
+    assert api.post(f"/api/profiles/{second.username}/follow", user=reader).status_code == 200
+    page, statements = _page(client, counter, path, reader)
+    assert statements > 1
+    assert [a["slug"] for a in page["articles"]] == [theirs, mine]
+    assert api.delete(f"/api/profiles/{first.username}/follow", user=reader).status_code == 200
+    page, _ = _page(client, counter, path, reader)
+    assert [a["slug"] for a in page["articles"]] == [theirs]

@@ -90,11 +90,11 @@ class FakeArticles(_Repo):
         found = [a for a in self.s.articles.values() if a.slug == slug]
         return dataclasses.replace(found[0]) if found else None
 
-    def create(self, article: Article) -> bool:
+    def create(self, article: Article) -> ArticleView | None:
         if self.get_by_slug(article.slug) is not None:
-            return False
+            return None
         self.s.articles[article.id] = dataclasses.replace(article)
-        return True
+        return self._view(article, article.author_id)
 
     def update(self, article: Article, *, previous_tags: Sequence[str]) -> bool:
         other = self.get_by_slug(article.slug)
@@ -222,10 +222,6 @@ class FakeFollows(_Repo):
     def delete(self, follower_id: str, followee_id: str) -> None:
         self.s.follows.discard((follower_id, followee_id))
 
-    def replace_followees(self, follower_id: str, followee_ids: Sequence[str]) -> None:
-        self.s.follows = {p for p in self.s.follows if p[0] != follower_id}
-        self.s.follows.update((follower_id, f) for f in followee_ids)
-
 
 class FakeUnitOfWork:
     """Works on a copy of the store; only commit() makes changes visible."""
@@ -268,15 +264,8 @@ class FakeDirectory:
 
     def __init__(self) -> None:
         self.profiles: dict[str, Profile] = {}
-        # None: users knows nothing of follows for anyone (the replica answers alone).
-        self.follows: dict[str, list[str]] | None = None
         self.down = False
         self.calls: list[str] = []
-
-    def following(self, user_id: str) -> list[str] | None:
-        if self.down:
-            raise Unavailable("users is down")
-        return None if self.follows is None else self.follows.get(user_id, [])
 
     def get(self, user_id: str) -> Profile | None:
         self.calls.append(user_id)

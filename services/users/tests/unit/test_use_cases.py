@@ -182,6 +182,33 @@ def test_follow_and_unfollow_are_idempotent_and_publish_once(uow: FakeUnitOfWork
     assert uow.published[2].key() == alice
 
 
+class RecordingWatch:
+    """Replicas that hold everything at once; records what each follow waited for."""
+
+    def __init__(self) -> None:
+        self.waited: list[tuple[str, float]] = []
+
+    def wait_applied(self, event_id: str, *, timeout: float) -> bool:
+        self.waited.append((event_id, timeout))
+        return True
+
+
+def test_a_follow_that_changed_something_waits_for_the_replicas(uow: FakeUnitOfWork) -> None:
+    alice, _bob = _register(uow, "alice"), _register(uow, "bob")
+    watch = RecordingWatch()
+    users.follow(uow=uow, follower_id=alice, username="bob", replicas=watch, visible_within=1.5)
+    # Nothing new: nothing to wait for.
+    users.follow(uow=uow, follower_id=alice, username="bob", replicas=watch, visible_within=1.5)
+    users.unfollow(uow=uow, follower_id=alice, username="bob", replicas=watch, visible_within=0.5)
+
+    followed, unfollowed = uow.published[2:]
+    assert isinstance(followed, UserFollowed)
+    assert isinstance(unfollowed, UserUnfollowed)
+    assert len(watch.waited) == 2
+    assert [timeout for _, timeout in watch.waited] == [1.5, 0.5]
+    assert all(event_id for event_id, _ in watch.waited)
+
+
 def test_followees_lists_who_a_user_follows(uow: FakeUnitOfWork) -> None:
     alice, bob, carol = _register(uow, "alice"), _register(uow, "bob"), _register(uow, "carol")
     users.follow(uow=uow, follower_id=alice, username="bob")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,24 +118,3 @@ class SqlFollowRepository:
                 follows.c.follower_id == follower_id, follows.c.followee_id == followee_id
             )
         )
-
-    def replace_followees(self, follower_id: str, followee_ids: Sequence[str]) -> None:
-        # Usually the replica already agrees (events arrive within a second): then one read
-        # and no write, so a feed does not end the list pages' validity (read_cache).
-        ids = list(followee_ids)
-        current = self._c.scalars(
-            sa.select(follows.c.followee_id).where(follows.c.follower_id == follower_id)
-        )
-        if set(current) == set(ids):
-            return
-        # Otherwise two statements; rows that already match are not rewritten.
-        stale = follows.delete().where(follows.c.follower_id == follower_id)
-        if ids:
-            stale = stale.where(follows.c.followee_id.not_in(ids))
-        self._c.execute(stale)
-        if ids:
-            self._c.execute(
-                pg_insert(follows)
-                .values([{"follower_id": follower_id, "followee_id": f} for f in ids])
-                .on_conflict_do_nothing()
-            )

@@ -1,4 +1,4 @@
-"""The users service over HTTP: profiles the replica has not seen yet, and a user's follows."""
+"""The users service over HTTP: profiles the replica has not seen yet."""
 
 from __future__ import annotations
 
@@ -29,12 +29,3 @@ class HttpUsersDirectory:
         return Profile(
             id=user_id, username=username, bio=unset_if_blank(bio), image=unset_if_blank(image)
         )
-
-    def following(self, user_id: str) -> list[str] | None:
-        status, body = self._client.get_json(f"/internal/users/{user_id}/following")
-        if status == 404:
-            return None
-        ids = body.get("following") if isinstance(body, dict) else None
-        if status != 200 or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise Unavailable(f"users answered {status} for follows")
-        return ids

@@ -48,7 +48,9 @@ def list_articles() -> Response:
 def feed() -> Response:
     page = parse_page(request.args.get("limit"), request.args.get("offset"))
     s = services()
-    result = use_cases.feed(uow=s.uow, directory=s.directory, page=page, caller=signed_in())
+    # The read path, cache included: the replica a follow waits for commits, and any commit
+    # changes the snapshot a cached page is checked against (adapters/read_cache).
+    result = use_cases.feed(uow=s.read_uow, directory=s.directory, page=page, caller=signed_in())
     return _page_json(result)
 
 

@@ -27,7 +27,7 @@ from newsroom_articles.domain.model import (
 from newsroom_articles.service_layer import authors
 from newsroom_articles.service_layer.ports import ArticlesUnitOfWork, EventSink, ProfileDirectory
 from newsroom_common.auth import Principal
-from newsroom_common.errors import Conflict, Forbidden, NotFound, Unavailable
+from newsroom_common.errors import Conflict, Forbidden, NotFound
 
 UowFactory = Callable[[], ArticlesUnitOfWork]
 
@@ -54,8 +54,12 @@ def list_articles(
 def feed(
     *, uow: UowFactory, directory: ProfileDirectory, page: PageRequest, caller: Principal
 ) -> Page:
-    """Articles by the authors the caller follows, newest first."""
-    _refresh_follows(uow=uow, directory=directory, follower_id=caller.user_id)
+    """Articles by the authors the caller follows, newest first.
+
+    Read from the follows replica alone, with no call to users: a follow answers only once
+    this replica holds it (users waits on the replica's committed offset), so a reader who
+    just followed someone sees them in the very next feed.
+    """
     return list_articles(
         uow=uow,
         directory=directory,
@@ -63,24 +67,6 @@ def feed(
         page=page,
         caller=caller,
     )
-
-
-def _refresh_follows(*, uow: UowFactory, directory: ProfileDirectory, follower_id: str) -> None:
-    """Bring the caller's follows in the replica up to date with users before a feed.
-
-    The replica learns follows from events, a fraction of a second after the
-    fact; a reader who just followed someone must see them in the very next
-    feed. When users is down, the replica answers alone.
-    """
-    try:
-        followees = directory.following(follower_id)
-    except Unavailable:
-        return
-    if followees is None:
-        return
-    with uow() as work:
-        work.follows.replace_followees(follower_id, followees)
-        work.commit()
 
 
 def get(
@@ -130,17 +116,30 @@ def create(
         created_at=now,
         updated_at=now,
     )
-    authors.ensure_caller_profile(uow, directory, caller=caller)
     with uow() as work:
         for slug in slug_candidates(article.title, article.id):
             article.slug = slug
-            if work.articles.create(article):
+            view = work.articles.create(article)
+            if view is not None:
                 break
         else:
             raise Conflict("no free slug for this title")
         work.publish(ArticlePublished.of(article))
-        view = _view_or_raise(work, article.slug, caller)
         work.commit()
+    if not view.author.known:
+        # The caller's registration event is still on its way: users is asked outside the
+        # transaction (a slow users must never hold a connection), the replica completed.
+        profile = authors.ensure_caller_profile(uow, directory, caller=caller)
+        view = dataclasses.replace(
+            view,
+            author=dataclasses.replace(
+                view.author,
+                username=profile.username,
+                bio=profile.bio,
+                image=profile.image,
+                known=True,
+            ),
+        )
     return view
 
 

@@ -55,16 +55,23 @@ def resolve(
 
 def ensure_caller_profile(
     uow: UowFactory, directory: ProfileDirectory, *, caller: Principal
-) -> None:
-    """Make sure the replica knows the caller before they write (their event may be in flight)."""
+) -> Profile:
+    """Make sure the replica knows the caller before they write (their event may be in flight).
+
+    Returns the profile as the replica holds it now.
+    """
     with uow() as work:
-        if work.profiles.get(caller.user_id) is not None:
-            return
+        known = work.profiles.get(caller.user_id)
+        if known is not None:
+            return known
     # The token's claims are signed by users; the user's own event corrects bio and image later.
-    profile = _ask_users(directory, caller.user_id)
+    profile = _ask_users(directory, caller.user_id) or Profile(
+        id=caller.user_id, username=caller.username
+    )
     with uow() as work:
-        work.profiles.add_if_absent(profile or Profile(id=caller.user_id, username=caller.username))
+        work.profiles.add_if_absent(profile)
         work.commit()
+    return profile
 
 
 def _ask_users(directory: ProfileDirectory, user_id: str) -> Profile | None:

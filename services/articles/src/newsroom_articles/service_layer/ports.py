@@ -22,8 +22,9 @@ class ArticleRepository(Protocol):
     """Articles and their tags; reads return what a given viewer sees."""
 
     def get_by_slug(self, slug: str, *, for_update: bool = False) -> Article | None: ...
-    def create(self, article: Article) -> bool:
-        """Insert; False when the slug is taken (nothing written)."""
+    def create(self, article: Article) -> ArticleView | None:
+        """Insert; the article as its author sees it, or None when the slug is taken (nothing
+        written). The author is not `known` when the replica has no profile for them yet."""
         ...
 
     def update(self, article: Article, *, previous_tags: Sequence[str]) -> bool:
@@ -74,7 +75,6 @@ class FollowRepository(Protocol):
 
     def create(self, follower_id: str, followee_id: str) -> None: ...
     def delete(self, follower_id: str, followee_id: str) -> None: ...
-    def replace_followees(self, follower_id: str, followee_ids: Sequence[str]) -> None: ...
 
 
 class ArticlesUnitOfWork(OutboxTransaction, Protocol):
@@ -108,10 +108,6 @@ class ProfileDirectory(Protocol):
 
     def get(self, user_id: str) -> Profile | None:
         """The profile, None when no such user; raises Unavailable when users is down."""
-        ...
-
-    def following(self, user_id: str) -> list[str] | None:
-        """Ids `user_id` follows, None when no such user; raises Unavailable when users is down."""
         ...
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from newsroom_common.native_memory import M_MMAP_THRESHOLD, mallopt
 
 # OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1 (its first option).
 OWASP_MEMORY_KIB = 19 * 1024
 OWASP_TIME_COST = 2
 OWASP_PARALLELISM = 1
-# glibc's mallopt parameter and the size from which a buffer gets its own mapping.
-_M_MMAP_THRESHOLD = -3
+# The size from which a buffer gets its own mapping.
 _OWN_MAPPING_FROM = 1 << 20
 
 
@@ -28,12 +25,8 @@ def return_hash_memory_to_the_os() -> None:
     A fixed threshold keeps them mapped per hash and unmapped when freed; the page faults
     cost about a millisecond against the hash's tens of milliseconds.
     """
-    libc = ctypes.util.find_library("c")
-    if libc is None:
-        return
     # Not glibc (musl, macOS): its allocator has no such threshold to fix.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(libc).mallopt(_M_MMAP_THRESHOLD, _OWN_MAPPING_FROM)
+    mallopt(M_MMAP_THRESHOLD, _OWN_MAPPING_FROM)
 
 
 class Argon2Hasher:

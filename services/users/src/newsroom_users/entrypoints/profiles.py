@@ -46,7 +46,13 @@ def follow(username: str) -> Response:
     s = _services()
     caller = principal(s.verifier, required=True)
     assert caller is not None
-    profile = use_cases.follow(uow=s.uow, follower_id=caller.user_id, username=username)
+    profile = use_cases.follow(
+        uow=s.uow,
+        follower_id=caller.user_id,
+        username=username,
+        replicas=s.replicas,
+        visible_within=s.settings.follow_visible_timeout_seconds,
+    )
     return json_response(profile_json(profile))
 
 
@@ -55,5 +61,11 @@ def unfollow(username: str) -> Response:
     s = _services()
     caller = principal(s.verifier, required=True)
     assert caller is not None
-    profile = use_cases.unfollow(uow=s.uow, follower_id=caller.user_id, username=username)
+    profile = use_cases.unfollow(
+        uow=s.uow,
+        follower_id=caller.user_id,
+        username=username,
+        replicas=s.replicas,
+        visible_within=s.settings.follow_visible_timeout_seconds,
+    )
     return json_response(profile_json(profile))

@@ -39,6 +39,15 @@ class UsersUnitOfWork(OutboxTransaction, Protocol):
     def follows(self) -> FollowRepository: ...
 
 
+class ReplicaWatch(Protocol):
+    """Peers' replicas of this service's events, as far as they have applied them."""
+
+    def wait_applied(self, event_id: str, *, timeout: float) -> bool:
+        """Wait until every replica that promises read-your-writes holds the event (False:
+        not within `timeout`, or unknown; the event is still saved and will arrive)."""
+        ...
+
+
 class PasswordHasher(Protocol):
     """Slow, salted password hashing."""
 

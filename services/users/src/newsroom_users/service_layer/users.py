@@ -14,7 +14,12 @@ from newsroom_users.domain.model import (
     unset_if_blank,
     validate_fields,
 )
-from newsroom_users.service_layer.ports import PasswordHasher, TokenIssuer, UsersUnitOfWork
+from newsroom_users.service_layer.ports import (
+    PasswordHasher,
+    ReplicaWatch,
+    TokenIssuer,
+    UsersUnitOfWork,
+)
 
 UowFactory = Callable[[], UsersUnitOfWork]
 UPDATABLE = ("email", "username", "password", "bio", "image")
@@ -192,23 +197,47 @@ def followees(*, uow: UowFactory, user_id: str) -> list[str]:
         return sorted(work.follows.followees(user_id))
 
 
-def follow(*, uow: UowFactory, follower_id: str, username: str) -> Profile:
-    """Follow `username`; following twice changes nothing and publishes nothing."""
+def follow(
+    *,
+    uow: UowFactory,
+    follower_id: str,
+    username: str,
+    replicas: ReplicaWatch | None = None,
+    visible_within: float = 0.0,
+) -> Profile:
+    """Follow `username`; following twice changes nothing and publishes nothing.
+
+    With `replicas`, answers once they hold the follow (up to `visible_within` seconds): the
+    follower's next feed, read from articles' replica, shows it.
+    """
     with uow() as work:
         target = _followable(work, follower_id=follower_id, username=username)
+        event = None
         if work.follows.create(follower_id, target.id):
-            work.publish(UserFollowed(follower_id=follower_id, followee_id=target.id))
+            event = work.publish(UserFollowed(follower_id=follower_id, followee_id=target.id))
         work.commit()
+    if event is not None and replicas is not None:
+        replicas.wait_applied(event.id, timeout=visible_within)
     return profile_of(target, following=True)
 
 
-def unfollow(*, uow: UowFactory, follower_id: str, username: str) -> Profile:
-    """Stop following `username`; idempotent."""
+def unfollow(
+    *,
+    uow: UowFactory,
+    follower_id: str,
+    username: str,
+    replicas: ReplicaWatch | None = None,
+    visible_within: float = 0.0,
+) -> Profile:
+    """Stop following `username`; idempotent. `replicas`: as for `follow`."""
     with uow() as work:
         target = _followable(work, follower_id=follower_id, username=username)
+        event = None
         if work.follows.delete(follower_id, target.id):
-            work.publish(UserUnfollowed(follower_id=follower_id, followee_id=target.id))
+            event = work.publish(UserUnfollowed(follower_id=follower_id, followee_id=target.id))
         work.commit()
+    if event is not None and replicas is not None:
+        replicas.wait_applied(event.id, timeout=visible_within)
     return profile_of(target, following=False)
 
 

@@ -1,4 +1,4 @@
-"""`newsroom-views`: migrations, the consumers, the rebuild of counts and the benchmark."""
+"""`newsroom-views`: migrations, the consumers and the rebuild of counts."""
 
 from __future__ import annotations
 
@@ -55,23 +55,6 @@ def rebuild(args: argparse.Namespace) -> int:
     return 0 if report.done else 3
 
 
-def bench(args: argparse.Namespace) -> int:
-    """Measure ingestion against a bare kafka-python consumer on the same broker."""
-    from newsroom_views.entrypoints.bench import run as run_bench
-
-    settings = config.load()
-    configure_logging(service="views-bench", level="WARNING")
-    result = run_bench(
-        settings,
-        events=args.events,
-        articles=args.articles,
-        spread_s=args.spread_seconds,
-        rounds=args.rounds,
-    )
-    print(result.summary(), flush=True)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `newsroom-views` command."""
     parser = argparse.ArgumentParser(prog="newsroom-views")
@@ -95,17 +78,6 @@ def main(argv: list[str] | None = None) -> None:
         "--batch-size", type=int, default=5000, help="records per transaction (default 5000)"
     )
     rebuild_cmd.set_defaults(func=rebuild)
-    bench_cmd = commands.add_parser("bench", help=bench.__doc__)
-    bench_cmd.add_argument("--events", type=int, default=100_000)
-    bench_cmd.add_argument("--rounds", type=int, default=3)
-    bench_cmd.add_argument("--articles", type=int, default=1000)
-    bench_cmd.add_argument(
-        "--spread-seconds",
-        type=int,
-        default=600,
-        help="read times spread over this many seconds before now (default 600)",
-    )
-    bench_cmd.set_defaults(func=bench)
     args = parser.parse_args(argv)
     with exit_on_settings_error(parser.prog):
         sys.exit(args.func(args))

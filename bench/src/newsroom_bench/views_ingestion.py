@@ -1,4 +1,5 @@
-"""`newsroom-views bench`: ingestion throughput next to a bare kafka-python consumer.
+"""Views ingestion throughput next to a bare kafka-python consumer (`make bench-views`, and
+`make bench`'s ingestion row). Test code, kept out of the views service's package.
 
 Both read the same freshly produced topic (12 partitions, like `articles.views.v1`)
 on the same broker in the same run, each as a fresh consumer group, so group join and
