@@ -213,9 +213,12 @@ def ensure_packages() -> None:
         return
     _say(f"installing Debian packages: {' '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    # `make k8s-proofs` builds the images (which may install buildah too) beside the cluster:
+    # wait for the other apt-get's lock rather than fail on it.
+    lock = ["-o", "DPkg::Lock::Timeout=300"]
+    install = ["apt-get", *lock, "install", "-y", "--no-install-recommends", *missing]
     if subprocess.run(install, env=env, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, check=False)
+        subprocess.run(["apt-get", *lock, "update"], env=env, check=False)
         if subprocess.run(install, env=env, check=False).returncode != 0:
             raise ClusterError(f"apt-get could not install {' '.join(missing)}")
 

@@ -45,11 +45,14 @@ def require_tools(tools: Sequence[str], *, install: bool = True) -> None:
     packages = sorted({DEBIAN_PACKAGES[tool] for tool in missing})
     if install and os.geteuid() == 0 and shutil.which("apt-get"):
         print(f"installing {', '.join(packages)} (Debian packages) for {', '.join(missing)}")
-        argv = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+        # Another apt-get may run beside this one (`make cluster` next to `make images`): wait
+        # for its lock rather than fail on it.
+        lock = ["-o", "DPkg::Lock::Timeout=300"]
+        argv = ["apt-get", *lock, "install", "-y", "--no-install-recommends", *packages]
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         if subprocess.run(argv, env=env, check=False).returncode != 0:
             # A fresh machine has no package lists yet.
-            subprocess.run(["apt-get", "update"], env=env, check=False)
+            subprocess.run(["apt-get", *lock, "update"], env=env, check=False)
             subprocess.run(argv, env=env, check=False)
         missing = [tool for tool in missing if shutil.which(tool) is None]
         if not missing:

@@ -456,7 +456,8 @@ def push_refs(refs: Sequence[str], address: str) -> None:
             f"nothing pushed. The built images stay in the local store: {', '.join(refs)}. "
             "Start one with `make registry` or check REGISTRY."
         )
-    for ref in refs:
+
+    def push_one(ref: str) -> None:
         repository, tag = ref.removeprefix(f"{containers.LOCAL}/").rsplit(":", 1)
         for remote_tag in dict.fromkeys((tag, "latest")):
             destination = f"docker://{address}/{repository}:{remote_tag}"
@@ -466,6 +467,20 @@ def push_refs(refs: Sequence[str], address: str) -> None:
                 what=f"pushing {repository}",
                 timeout=900,
             )
+
+    # A push mostly waits (compressing layers, the registry writing them): a few at a time.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        for future in [pool.submit(push_one, ref) for ref in refs]:
+            future.result()
+
+
+def _finish(result: Result) -> None:
+    """Write the SBOM of a built (or found) image and note its size."""
+    started = time.monotonic()
+    result.sbom = write_sbom(result)
+    if not result.cached:
+        result.seconds += time.monotonic() - started
+    result.size = containers.image_size(result.ref)
 
 
 def build(
@@ -487,26 +502,31 @@ def build(
     # The bases download packages and wait on the network more than on the CPU: side by side.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(bases) or 1) as pool:
         base_results = list(pool.map(build_base, bases))
-    results += base_results
     base_refs = {r.name: r.ref for r in base_results}
-    for image in images:
-        results.append(build_image(image, base_refs[image.base]))
-    for name, tool in SCRATCH_IMAGES.items():
-        if name in names:
-            results.append(build_scratch(name, tool))
-    for result in results:
-        containers.tag(result.ref, local_ref(result.name, "latest"))
-        containers.remove_other_tags(
-            result.name, keep=[result.ref, local_ref(result.name, "latest")]
-        )
+    # Each image's SBOM (syft: CPU and disk) is written while the next image builds (mostly
+    # downloads: pip, uv, apt): one scan at a time beside one build, not after all of them.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as scans:
+        pending: list[concurrent.futures.Future[None]] = []
+
+        def done(result: Result) -> None:
+            results.append(result)
+            containers.tag(result.ref, local_ref(result.name, "latest"))
+            containers.remove_other_tags(
+                result.name, keep=[result.ref, local_ref(result.name, "latest")]
+            )
+            pending.append(scans.submit(_finish, result))
+
+        for result in base_results:
+            done(result)
+        for image in images:
+            done(build_image(image, base_refs[image.base]))
+        for name, tool in SCRATCH_IMAGES.items():
+            if name in names:
+                done(build_scratch(name, tool))
+        for future in pending:
+            future.result()
     # Build stages and dangling layers: vfs keeps each in full.
     containers.prune()
-    for result in results:
-        started = time.monotonic()
-        result.sbom = write_sbom(result)
-        if not result.cached:
-            result.seconds += time.monotonic() - started
-        result.size = containers.image_size(result.ref)
     if registry_address:
         push(results, registry_address)
     return results
