@@ -432,13 +432,11 @@ def grow(
     """Bring the dataset to --scale-to articles, in bulk or through the API."""
     if args.seed == "api" or (args.seed == "auto" and args.scale_to <= 10_000):
         more = seed.Plan.for_articles(args.scale_to - len(dataset.slugs))
-        extra = seed.seed(target.gateway_url, dataclasses.replace(more, readers=1), log=_log)
-        dataset.articles_total += len(extra.slugs)
+        seed.seed(target.gateway_url, dataclasses.replace(more, readers=1), log=_log)
         return
     if target.articles_database_url is None:
         raise SystemExit("bulk seeding needs ARTICLES_DATABASE_URL (or the bench's own stack)")
     seed.top_up(target.articles_database_url, total=args.scale_to, log=_log)
-    dataset.articles_total = args.scale_to
 
 
 def write(results: report.Results, out: Path) -> Path:

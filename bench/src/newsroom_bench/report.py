@@ -23,7 +23,6 @@ FAVORITE = "favorite"
 LOGIN = "login"
 LIST_AT_SCALE = "list, authenticated, at scale"
 MB_PER_MIB = 1.048576  # the 80 MB are 10^6 bytes; /proc reports KiB
-ENDPOINTS = (LIST_AUTH, LIST_ANON, SINGLE, TAGS, FEED, CREATE, FAVORITE, LOGIN)
 
 
 @dataclasses.dataclass

@@ -65,7 +65,6 @@ class Dataset:
     reader_email: str
     author_tokens: list[str]
     slugs: list[str]
-    articles_total: int
     seconds: float = 0.0
     path: str = "api"
 
@@ -184,7 +183,6 @@ def seed(base_url: str, plan: Plan, *, log: Callable[[str], None]) -> Dataset:
         reader_email=f"r{tag}x0@bench.example",
         author_tokens=[t for t, _ in authors],
         slugs=slugs,
-        articles_total=plan.articles,
     )
     wait_replicated(client, dataset, log=log)
     dataset.seconds = time.monotonic() - started
