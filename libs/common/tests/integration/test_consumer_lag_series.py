@@ -7,9 +7,8 @@ NewsroomConsumerLag alert and the dashboard showed lag no one had.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -22,17 +21,9 @@ from newsroom_common.consumer import ConsumerRunner
 from newsroom_common.events import CloudEvent
 from newsroom_common.kafka_clients import create_producer
 from newsroom_common.worker import StopFlag
+from newsroom_devstack.testing import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def _wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def lag_series(group: str) -> set[TopicPartition]:
@@ -92,20 +83,22 @@ def test_a_member_reports_lag_only_for_the_partitions_it_owns_after_a_rebalance(
 
     other = threading.Thread(target=other_member, name="member-b")
     try:
-        _wait_for(
+        eventually(
             lambda: runner.stats.assigned == everything and lag_series(group) == everything,
-            60,
-            "the only member to own and report all three partitions",
+            timeout=60,
+            interval=0.1,
+            what="the only member to own and report all three partitions",
         )
         other.start()
-        _wait_for(
+        eventually(
             lambda: (
                 other_assignment
                 and runner.stats.assigned == everything - other_assignment
                 and lag_series(group) == runner.stats.assigned
             ),
-            60,
-            "the rebalance, after which the runner reports only the partitions it kept "
+            timeout=60,
+            interval=0.1,
+            what="the rebalance, after which the runner reports only the partitions it kept "
             f"(it reports {lag_series(group)}, owns {runner.stats.assigned})",
         )
         assert set(runner.stats.lag) == {

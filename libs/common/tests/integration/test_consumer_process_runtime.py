@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +25,13 @@ from kafka import KafkaProducer
 
 from newsroom_common.events import CloudEvent
 from newsroom_devstack.net import free_port
+from newsroom_devstack.testing import eventually
 
 pytestmark = pytest.mark.integration
 
 CHILD = Path(__file__).with_name("consumers_process.py")
 # What the process has to stop in: the runtime's own stop timeout (3 s here) and the exit.
 GRACE_PERIOD_S = 15.0
-
-
-def _wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _produce(bootstrap: str, topic: str, count: int, **data: Any) -> list[str]:
@@ -157,12 +148,27 @@ def test_members_on_threads_consume_housekeep_on_the_main_thread_and_sigterm_exi
     try:
         for topic in two_topics:
             _produce(kafka.bootstrap_servers, topic, 20)
-        _wait_for(lambda: _applied(engine, schema) == 40, 90, "both members to apply 40 events")
-        _wait_for(lambda: child.probe("/readyz") == 200, 30, "/readyz to answer 200")
+        eventually(
+            lambda: _applied(engine, schema) == 40,
+            timeout=90,
+            interval=0.1,
+            what="both members to apply 40 events",
+        )
+        eventually(
+            lambda: child.probe("/readyz") == 200,
+            timeout=30,
+            interval=0.1,
+            what="/readyz to answer 200",
+        )
         assert child.probe("/healthz") == 200
         # The interval is 60 s: this first round ran because a member had reached Kafka, not
         # at start (when what a round reads from the broker is not there yet).
-        _wait_for(child.housekeeping_rounds, 30, "a housekeeping round once a member connected")
+        eventually(
+            child.housekeeping_rounds,
+            timeout=30,
+            interval=0.1,
+            what="a housekeeping round once a member connected",
+        )
         rounds = child.housekeeping_rounds()
         assert rounds[0] == {"round": "1", "main_thread": "True", "connected": "True"}
 
@@ -184,7 +190,12 @@ def test_a_member_that_crashes_stops_the_others_and_the_process_exits_1(
         postgres, kafka, schema, two_topics, tmp_path / "consume.log", mode="crash"
     )
     try:
-        _wait_for(lambda: child.probe("/readyz") == 200, 60, "both members to join their groups")
+        eventually(
+            lambda: child.probe("/readyz") == 200,
+            timeout=60,
+            interval=0.1,
+            what="both members to join their groups",
+        )
         _produce(kafka.bootstrap_servers, two_topics[0], 1, poison=True)
         assert child.wait_exit(GRACE_PERIOD_S + 30, "a member's crash") == 1
         assert "consumer stopped on an error" in child.output()
@@ -205,7 +216,12 @@ def test_a_member_that_ignores_the_stop_cannot_hold_the_exit(
     )
     try:
         _produce(kafka.bootstrap_servers, two_topics[0], 1, hang=True)
-        _wait_for(lambda: "member hanging" in child.output(), 60, "a member to block in a batch")
+        eventually(
+            lambda: "member hanging" in child.output(),
+            timeout=60,
+            interval=0.1,
+            what="a member to block in a batch",
+        )
         started = time.monotonic()
         # Its stop timeout is 3 s: the exit is bounded by it, not by the blocked thread.
         assert child.terminate() == 1
@@ -233,12 +249,22 @@ def test_a_failing_housekeeping_round_is_logged_retried_and_consuming_goes_on(
         interval_s=1.0,
     )
     try:
-        _wait_for(lambda: len(child.housekeeping_rounds()) >= 2, 60, "a second housekeeping round")
+        eventually(
+            lambda: len(child.housekeeping_rounds()) >= 2,
+            timeout=60,
+            interval=0.1,
+            what="a second housekeeping round",
+        )
         assert "housekeeping failed" in child.output()
         assert child.process.poll() is None, child.output()[-3000:]
         assert child.probe("/healthz") == 200
         _produce(kafka.bootstrap_servers, two_topics[1], 10)
-        _wait_for(lambda: _applied(engine, schema) == 10, 90, "10 events applied after the failure")
+        eventually(
+            lambda: _applied(engine, schema) == 10,
+            timeout=90,
+            interval=0.1,
+            what="10 events applied after the failure",
+        )
         assert child.terminate() == 0
     finally:
         child.kill()

@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from newsroom_common.events import CloudEvent
+from newsroom_devstack.testing import eventually
 
 from .outage import Outage
 
@@ -79,15 +80,6 @@ def _applied(engine: sa.Engine, schema: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -117,7 +109,12 @@ def test_killed_mid_batch_and_restarted_applies_each_event_once(
     _produce(kafka.bootstrap_servers, topic, events, twice=True)
     child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
     try:
-        _wait_for(lambda: _applied(engine, schema)[0] >= 60, 60, "the first batches")
+        eventually(
+            lambda: _applied(engine, schema)[0] >= 60,
+            timeout=60,
+            interval=0.1,
+            what="the first batches",
+        )
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         partway = _applied(engine, schema)[0]
@@ -126,11 +123,17 @@ def test_killed_mid_batch_and_restarted_applies_each_event_once(
         _stop(child)
     child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
     try:
-        _wait_for(lambda: _applied(engine, schema)[0] == len(events), 90, "every event")
-        _wait_for(
+        eventually(
+            lambda: _applied(engine, schema)[0] == len(events),
+            timeout=90,
+            interval=0.1,
+            what="every event",
+        )
+        eventually(
             lambda: _committed(kafka.bootstrap_servers, group, topic) == 2 * len(events),
-            30,
-            "offsets committed to the end",
+            timeout=30,
+            interval=0.1,
+            what="offsets committed to the end",
         )
     finally:
         _stop(child)
@@ -157,11 +160,17 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
     producer.close()
     child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
     try:
-        _wait_for(lambda: _applied(engine, schema)[0] == len(good), 60, "the good events")
-        _wait_for(
+        eventually(
+            lambda: _applied(engine, schema)[0] == len(good),
+            timeout=60,
+            interval=0.1,
+            what="the good events",
+        )
+        eventually(
             lambda: _committed(kafka.bootstrap_servers, group, topic) == len(good) + 2,
-            30,
-            "the offset to move past the poison",
+            timeout=30,
+            interval=0.1,
+            what="the offset to move past the poison",
         )
     finally:
         _stop(child)
@@ -191,7 +200,12 @@ def test_a_broker_outage_stops_no_consumer_and_loses_nothing(
     _produce(kafka.bootstrap_servers, topic, before)
     child = _start(postgres, kafka, topic, schema, group, tmp_path / "consumer.log")
     try:
-        _wait_for(lambda: _applied(engine, schema)[0] == len(before), 60, "the first events")
+        eventually(
+            lambda: _applied(engine, schema)[0] == len(before),
+            timeout=60,
+            interval=0.1,
+            what="the first events",
+        )
         kafka.stop()
         try:
             # Down for longer than a heartbeat interval (3 s): kafka-python's coordinator lookup
@@ -201,7 +215,12 @@ def test_a_broker_outage_stops_no_consumer_and_loses_nothing(
             kafka.start()
         after = [_event(i) for i in range(100, 200)]
         _produce(kafka.bootstrap_servers, topic, after)
-        _wait_for(lambda: _applied(engine, schema)[0] == 200, 120, "the events sent after")
+        eventually(
+            lambda: _applied(engine, schema)[0] == 200,
+            timeout=120,
+            interval=0.1,
+            what="the events sent after",
+        )
         assert child.poll() is None, (tmp_path / "consumer.log").read_text()[-3000:]
     finally:
         _stop(child)
@@ -234,13 +253,19 @@ def test_sigterm_during_a_database_outage_exits_within_the_grace_period_losing_n
         )
         try:
             _produce(kafka.bootstrap_servers, topic, before)
-            _wait_for(lambda: _applied(engine, schema)[0] == len(before), 60, "the first events")
+            eventually(
+                lambda: _applied(engine, schema)[0] == len(before),
+                timeout=60,
+                interval=0.1,
+                what="the first events",
+            )
             outage.cut()
             _produce(kafka.bootstrap_servers, topic, during)
-            _wait_for(
+            eventually(
                 lambda: "database unavailable" in log.read_text(),
-                60,
-                "the consumer to retry a batch against the database that is down",
+                timeout=60,
+                interval=0.1,
+                what="the consumer to retry a batch against the database that is down",
             )
             stopping = time.monotonic()
             child.send_signal(signal.SIGTERM)
@@ -259,11 +284,17 @@ def test_sigterm_during_a_database_outage_exits_within_the_grace_period_losing_n
     # The batch it gave up on was never committed: the next member applies it, once.
     child = _start(postgres, kafka, topic, schema, group, log)
     try:
-        _wait_for(lambda: _applied(engine, schema)[0] == 100, 60, "every event after the outage")
-        _wait_for(
+        eventually(
+            lambda: _applied(engine, schema)[0] == 100,
+            timeout=60,
+            interval=0.1,
+            what="every event after the outage",
+        )
+        eventually(
             lambda: _committed(kafka.bootstrap_servers, group, topic) == 100,
-            30,
-            "offsets committed to the end",
+            timeout=30,
+            interval=0.1,
+            what="offsets committed to the end",
         )
     finally:
         _stop(child)
