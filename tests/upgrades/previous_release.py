@@ -160,3 +160,32 @@ def install(release: Release, services: tuple[str, ...]) -> dict[str, Path]:
                 )
             (venv / ".complete").touch()
     return {service: release.bin_dir(service) for service in services}
+
+
+# Run in a release's environment: the variables its settings class for one service reads.
+_SETTINGS_VARIABLES = """
+import importlib, sys
+from newsroom_common.config import ServiceSettings, settings_env_names
+module = importlib.import_module(f"newsroom_{sys.argv[1]}.config")
+(settings,) = {
+    value for value in vars(module).values()
+    if isinstance(value, type) and issubclass(value, ServiceSettings)
+    and value is not ServiceSettings
+}
+print("\\n".join(sorted(settings_env_names(settings, prefix=module.PREFIX))))
+"""
+
+
+def settings_variables(release: Release, service: str) -> frozenset[str]:
+    """The environment variables the release's settings of `service` read."""
+    result = subprocess.run(
+        [str(release.bin_dir(service) / "python"), "-c", _SETTINGS_VARIABLES, service],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PreviousReleaseError(
+            f"cannot read the settings of {service} in {release.commit}:\n{result.stderr}"
+        )
+    return frozenset(result.stdout.split())

@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import psycopg2
@@ -46,6 +46,28 @@ class PreviousStack:
     stack: Stack
     release: Release
     database_urls: dict[str, str]
+
+
+class PreviousReleaseStack(Stack):
+    """The devstack, giving each service only the prefixed variables its release reads.
+
+    This checkout's devstack may set a variable the previous release does not know (a
+    setting added since), which a release that refuses unknown variables would stop on;
+    its pods get their own chart's environment, which has none of them.
+    """
+
+    def __init__(self, known: Mapping[str, frozenset[str]], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.known = known
+
+    def env(self, name: str) -> dict[str, str]:
+        """The devstack's variables of service `name` that its release's settings read."""
+        prefix = f"{name.upper()}_"
+        return {
+            variable: value
+            for variable, value in super().env(name).items()
+            if not variable.startswith(prefix) or variable in self.known[name]
+        }
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +100,8 @@ def previous(
             for name in SERVICE_NAMES
         }
         broker = KafkaBroker(root, cache_dir(), supervisor=supervisor)
-        stack = Stack(
+        stack = PreviousReleaseStack(
+            {name: previous_release.settings_variables(release, name) for name in SERVICE_NAMES},
             root,
             cache_dir(),
             supervisor=supervisor,
@@ -283,6 +306,8 @@ def test_views_of_the_previous_release(previous: PreviousStack, api: GatewayClie
 
     def counted() -> dict[str, Any]:
         response = api.get(f"/api/articles/{slug}/views")
+        if response.status_code == 404:
+            return {}  # views has not taken the article from articles' events yet
         assert response.status_code == 200, response.text
         views: dict[str, Any] = response.json()["views"]
         return views if views["total"] >= 1 else {}
