@@ -51,6 +51,10 @@ class StackOptions:
     # More variables for every service process, e.g. OTEL_EXPORTER_OTLP_ENDPOINT to trace a
     # stack of its own (the parent's environment reaches them too, but is shared by all stacks).
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Scripts folders (a virtualenv's bin/) to run some services' APIs and workers from, by
+    # service name, e.g. the previous release's (tests/upgrades). Migrations always run from
+    # this checkout's environment, as Helm runs the new release's before any pod rolls.
+    bin_dirs: Mapping[str, Path] = field(default_factory=dict)
 
 
 class Stack:
@@ -68,6 +72,12 @@ class Stack:
     ) -> None:
         self.root = root.resolve()
         self.options = options if options is not None else StackOptions()
+        unknown = sorted(set(self.options.bin_dirs) - {s.name for s in SERVICES})
+        if unknown:
+            raise StartupError(
+                f"bin_dirs names no service: {', '.join(unknown)} "
+                f"(known: {', '.join(s.name for s in SERVICES)})"
+            )
         self.supervisor = supervisor
         if postgres is None:
             postgres = postgres_from_env(root, supervisor=supervisor)
@@ -141,7 +151,7 @@ class Stack:
         names = ["postgres", "kafka", "gateway"]
         for service in self.services:
             names += [f"{service.name}-migrate", *self._api_names(service)]
-            names += list(service.worker_argvs(venv_bin()))
+            names += list(service.worker_argvs(self._bin_dir(service)))
         return names
 
     def start(self) -> None:
@@ -222,7 +232,9 @@ class Stack:
         if self.options.api_workers is not None:
             env[f"{service.env_prefix}WORKERS"] = str(self.options.api_workers)
         for name, port in zip(self._api_names(service), self.api_ports[service.name], strict=True):
-            argv = service.api_argv(venv_bin(), control_socket=self.root / "run" / f"{name}.ctl")
+            argv = service.api_argv(
+                self._bin_dir(service), control_socket=self.root / "run" / f"{name}.ctl"
+            )
             self.supervisor.start(name, argv, env={**env, **service.bind_env(port)})
             self._started.append(name)
             self._ready_checks[name] = functools.partial(
@@ -231,7 +243,7 @@ class Stack:
 
     def _start_workers(self, service: Service) -> None:
         env = self._process_env(service)
-        for name, argv in service.worker_argvs(venv_bin()).items():
+        for name, argv in service.worker_argvs(self._bin_dir(service)).items():
             # Each worker serves its own /healthz and /readyz; the default port would collide.
             port = self.worker_ports.setdefault(name, free_port())
             worker_env = {**env, f"{service.env_prefix}WORKER_HTTP_PORT": str(port)}
@@ -242,6 +254,9 @@ class Stack:
             self._ready_checks[name] = functools.partial(
                 http_ok, f"http://{LOOPBACK}:{port}/healthz"
             )
+
+    def _bin_dir(self, service: Service) -> Path:
+        return self.options.bin_dirs.get(service.name, venv_bin())
 
     def _api_names(self, service: Service) -> list[str]:
         count = len(self.api_ports[service.name])
