@@ -1,5 +1,5 @@
 """The platform as `make deploy` installed it: the gateway on :30080, HPAs with live CPU figures,
-and the gateway's answer when a service has no ready pod."""
+the gateway's answer when a service has no ready pod, and its metrics exporter."""
 
 from __future__ import annotations
 
@@ -102,3 +102,70 @@ def test_a_service_with_no_ready_pod_is_a_json_503_with_retry_after(cluster: Clu
     while requests.get(url, headers={"Connection": "close"}, timeout=10).status_code != 200:
         assert time.monotonic() < deadline, f"{url} did not answer 200 within 60s of scaling back"
         time.sleep(1)
+
+
+def _gateway_requests(cluster: Cluster, pod: str, port: int) -> float:
+    """nginx_http_requests_total from the exporter sidecar of one gateway pod.
+
+    Read through the apiserver's pod proxy (the host cannot open Services, and this is how
+    any client with the API's credentials reaches a pod's port).
+    """
+    text = kubectl(
+        cluster, "get", "--raw", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}:{port}/proxy/metrics"
+    )
+    values = {
+        name: float(value)
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+        for name, value in [line.rsplit(" ", 1)]
+    }
+    assert values.get("nginx_up") == 1, f"{pod}: the exporter does not see nginx: {text[:500]}"
+    assert "nginx_http_requests_total" in values, f"{pod}: no request counter in {text[:500]}"
+    return values["nginx_http_requests_total"]
+
+
+@pytest.mark.timeout(300)
+def test_each_gateway_pod_exports_metrics_counting_the_requests_sent_through_the_node_port(
+    cluster: Cluster,
+) -> None:
+    pods = json.loads(
+        kubectl(
+            cluster,
+            "-n",
+            NAMESPACE,
+            "get",
+            "pods",
+            "-l",
+            f"app.kubernetes.io/name=gateway,app.kubernetes.io/instance={RELEASE}",
+            "-o",
+            "json",
+        )
+    )["items"]
+    assert len(pods) >= 2, [p["metadata"]["name"] for p in pods]
+    ports: dict[str, int] = {}
+    for pod in pods:
+        # The scrape annotations name the exporter's port, which the sidecar serves.
+        annotations = pod["metadata"].get("annotations", {})
+        assert annotations.get("prometheus.io/scrape") == "true", annotations
+        assert annotations.get("prometheus.io/path") == "/metrics", annotations
+        exporter = {c["name"]: c for c in pod["spec"]["containers"]}["metrics-exporter"]
+        (port,) = [p["containerPort"] for p in exporter["ports"] if p["name"] == "metrics"]
+        assert annotations.get("prometheus.io/port") == str(port), annotations
+        ports[pod["metadata"]["name"]] = port
+    before = {name: _gateway_requests(cluster, name, port) for name, port in ports.items()}
+    # A new connection per request: kube-proxy spreads connections, not requests, over pods.
+    sent = 200
+    for _ in range(sent):
+        answer = requests.get(
+            f"{GATEWAY_URL}/api/tags", headers={"Connection": "close"}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+    after = {name: _gateway_requests(cluster, name, port) for name, port in ports.items()}
+    rises = {name: after[name] - before[name] for name in ports}
+    record(
+        "gateway metrics: requests sent / counted (per pod)",
+        f"{sent} / {sum(rises.values()):.0f} ({', '.join(f'{v:.0f}' for v in rises.values())})",
+    )
+    # Probes and the exporter's own stub_status reads count too: at least what was sent.
+    assert sum(rises.values()) >= sent, f"sent {sent}, the counters rose by {rises}"
+    assert all(rise > 0 for rise in rises.values()), f"a gateway pod counted nothing: {rises}"
