@@ -89,6 +89,42 @@ def _eventually_200(path: str, token: str, *, seconds: float) -> requests.Respon
     return answer
 
 
+def _users_pods_sign_with(cluster: Cluster, secret: str) -> None:
+    """Wait (up to 2 minutes) until every users API pod mounts `secret` and none is leaving.
+
+    `helm upgrade --wait` returns once the new pods are ready, while the old ones may still
+    be finishing their requests, on connections the gateway keeps alive: a login there
+    would still be signed with the old key.
+    """
+    deadline = time.monotonic() + 120
+    while True:
+        pods = json.loads(
+            kubectl(
+                cluster,
+                "-n",
+                NAMESPACE,
+                "get",
+                "pods",
+                "-l",
+                f"app.kubernetes.io/name=users,app.kubernetes.io/instance={RELEASE}",
+                "-o",
+                "json",
+            )
+        )["items"]
+        mounted = [
+            (
+                pod["metadata"]["name"],
+                "deletionTimestamp" in pod["metadata"],
+                {v["secret"]["secretName"] for v in pod["spec"]["volumes"] if "secret" in v},
+            )
+            for pod in pods
+        ]
+        if pods and all(not leaving and secret in names for _, leaving, names in mounted):
+            return
+        assert time.monotonic() < deadline, f"users pods not all on {secret} after 120s: {mounted}"
+        time.sleep(2)
+
+
 def _login(user: dict[str, str]) -> str:
     answer = requests.post(
         f"{GATEWAY_URL}/api/users/login",
@@ -171,8 +207,9 @@ def test_a_jwt_key_rotation_keeps_earlier_tokens_valid_and_signs_new_ones_with_t
             ),
             timeout=900,
         )
-        upgrade_seconds = time.monotonic() - started
         assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+        _users_pods_sign_with(cluster, "newsroom-users-jwt-next")
+        upgrade_seconds = time.monotonic() - started
 
         # Issued before the rotation: still good at users and, through its JWKS, at articles.
         assert _get("/api/user", old_token).status_code == 200
@@ -208,6 +245,7 @@ def test_a_jwt_key_rotation_keeps_earlier_tokens_valid_and_signs_new_ones_with_t
             "--wait",
             "--timeout=5m",
         )
+        _users_pods_sign_with(cluster, "newsroom-users-jwt")
         rollback_seconds = time.monotonic() - started
         kubectl(
             cluster,
@@ -219,7 +257,10 @@ def test_a_jwt_key_rotation_keeps_earlier_tokens_valid_and_signs_new_ones_with_t
             "newsroom-users-jwt-previous",
             "--ignore-not-found",
         )
-    record("JWT rotation: upgrade; rollback (s)", f"{upgrade_seconds:.0f}; {rollback_seconds:.0f}")
+    record(
+        "JWT rotation: upgrade; rollback, until the old pods left (s)",
+        f"{upgrade_seconds:.0f}; {rollback_seconds:.0f}",
+    )
     record(
         "JWT rotation: old token; new login; unlisted key",
         f"200; 200, new kid; {', '.join(str(answer.status_code) for answer in refused)}",
