@@ -3,7 +3,9 @@
 
 Each proof leaves the release as it found it: the rotation is rolled back (`helm rollback`
 runs no migration hook), and the proxy proof runs on gateway releases of its own, removed
-afterwards.
+afterwards. The file runs after test_operations.py (pytest takes files in name order): the
+rotation's upgrade runs the migration hooks again, and the hooks proof there reads the
+install's.
 """
 
 from __future__ import annotations
