@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from newsroom_devstack.cluster import Cluster
-from newsroom_devstack.cluster_deploy import deploy_figures_path
+from newsroom_devstack.cluster_deploy import GATEWAY_URL, deploy_figures_path
 
 _ENABLED = os.environ.get("NEWSROOM_K8S_TEST") == "1"
 # Figures the proofs measured, kept in a file (pytest may import this module twice) and
@@ -67,9 +70,49 @@ def rolled_out(cluster: Cluster, namespace: str, deployment: str) -> None:
     )
 
 
+def apply(cluster: Cluster, namespace: str, objects: list[dict[str, Any]]) -> None:
+    """`kubectl apply` these objects (a List) in `namespace`; fail the test when it fails."""
+    result = subprocess.run(
+        [
+            str(cluster.layout.kube("kubectl")),
+            f"--kubeconfig={cluster.layout.kubeconfig}",
+            "-n",
+            namespace,
+            "apply",
+            "-f",
+            "-",
+        ],
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"kubectl apply failed:\n{result.stdout}{result.stderr}")
+
+
 def run(argv: list[str], *, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run a command, capturing its output."""
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def helm(cluster: Cluster, *args: str, timeout: float = 900) -> str:
+    """Run helm (the pinned binary `make k8s-test` passes in $HELM) on the cluster."""
+    result = run(
+        [os.environ["HELM"], f"--kubeconfig={cluster.layout.kubeconfig}", *args], timeout=timeout
+    )
+    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def register(prefix: str) -> tuple[dict[str, str], str]:
+    """A new user, registered through the gateway: its credentials and its token."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    user = {"username": name, "email": f"{name}@example.com", "password": "correct horse 1"}
+    response = requests.post(f"{GATEWAY_URL}/api/users", json={"user": user}, timeout=15)
+    assert response.status_code == 201, response.text
+    return user, str(response.json()["user"]["token"])
 
 
 def record(name: str, value: str) -> None:

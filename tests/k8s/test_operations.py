@@ -31,19 +31,11 @@ from newsroom_devstack.cluster_deploy import (
     pushed_tag,
 )
 
-from .conftest import kubectl, record, rolled_out, run
+from .conftest import helm, kubectl, record, register, rolled_out, run
 from .load import Load
 
 SERVICES = ("users", "articles", "views")
 READ_PATHS = ["/api/tags", "/api/articles?limit=5", "/api/views/popular?window=1h&limit=5"]
-
-
-def _helm(cluster: Cluster, *args: str, timeout: float = 900) -> str:
-    result = run(
-        [os.environ["HELM"], f"--kubeconfig={cluster.layout.kubeconfig}", *args], timeout=timeout
-    )
-    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
-    return result.stdout
 
 
 def _time(stamp: str) -> datetime:
@@ -52,14 +44,6 @@ def _time(stamp: str) -> datetime:
 
 def _json(cluster: Cluster, *args: str) -> Any:
     return json.loads(kubectl(cluster, "-n", NAMESPACE, *args, "-o", "json"))
-
-
-def _register(prefix: str) -> str:
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    user = {"username": name, "email": f"{name}@example.com", "password": "correct horse 1"}
-    response = requests.post(f"{GATEWAY_URL}/api/users", json={"user": user}, timeout=15)
-    assert response.status_code == 201, response.text
-    return str(response.json()["user"]["token"])
 
 
 def _articles_count() -> int:
@@ -88,7 +72,7 @@ def test_migrations_ran_as_hooks_before_the_pods_and_a_second_upgrade_keeps_the_
             f"{service}: a pod ({first_pod}) was created before its migrations "
             f"completed ({completed[job]})"
         )
-    token = _register("noop-upgrade")
+    _, token = register("noop-upgrade")
     article = {
         "article": {"title": f"Kept {uuid.uuid4().hex[:6]}", "description": "d", "body": "b"}
     }
@@ -101,7 +85,7 @@ def test_migrations_ran_as_hooks_before_the_pods_and_a_second_upgrade_keeps_the_
     assert created.status_code == 201, created.text
     before = _articles_count()
     revision = json.loads(
-        _helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json")
+        helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json")
     )["version"]
     started = time.monotonic()
     tags = {name: pushed_tag(name) for name in ("users", "articles", "views", "gateway")}
@@ -111,7 +95,7 @@ def test_migrations_ran_as_hooks_before_the_pods_and_a_second_upgrade_keeps_the_
     )
     assert run_upgrade.returncode == 0, run_upgrade.stdout + run_upgrade.stderr
     record("no-op upgrade (s)", f"{time.monotonic() - started:.0f}")
-    after = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    after = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     assert after["version"] == revision + 1
     assert after["info"]["status"] == "deployed"
     # The migrations ran again (hooks run on every upgrade) and changed nothing of the data.
@@ -190,7 +174,7 @@ def test_hpa_scales_articles_out_under_load_and_back_in(cluster: Cluster) -> Non
     minimum = int(hpa["spec"]["minReplicas"])
     assert _replicas(cluster, deployment)[0] == minimum
     before = {p["metadata"]["name"] for p in _articles_pods(cluster)}
-    token = _register("hpa")
+    _, token = register("hpa")
     paths = ["/api/articles?limit=20", "/api/articles/feed?limit=20"]
     peak, out_seconds = minimum, None
     with Load(
@@ -318,7 +302,7 @@ def _evict(cluster: Cluster, eviction: dict[str, Any]) -> str:
 def test_killing_a_pod_of_each_service_under_load_loses_no_write_and_no_view(
     cluster: Cluster,
 ) -> None:
-    token = _register("chaos")
+    _, token = register("chaos")
     headers = {"Authorization": f"Token {token}"}
     slug_response = requests.post(
         f"{GATEWAY_URL}/api/articles",
@@ -410,7 +394,7 @@ def test_network_policies_are_enforced() -> None:
 
 @pytest.mark.timeout(900)
 def test_a_misspelt_value_fails_on_the_schema_and_changes_nothing(cluster: Cluster) -> None:
-    before = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    before = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     result = run(
         helm_install_command(
             _helm_path(), cluster.layout.kubeconfig, *image_flags(), "--set=articles.api.replcas=3"
@@ -420,7 +404,7 @@ def test_a_misspelt_value_fails_on_the_schema_and_changes_nothing(cluster: Clust
     assert result.returncode != 0
     assert "replcas" in result.stderr
     assert "schema" in result.stderr.lower()
-    after = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    after = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     assert after["version"] == before["version"]
 
 
@@ -428,7 +412,7 @@ def test_a_misspelt_value_fails_on_the_schema_and_changes_nothing(cluster: Clust
 def test_an_upgrade_to_a_missing_image_is_rolled_back_by_atomic_and_the_old_pods_serve(
     cluster: Cluster,
 ) -> None:
-    before = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    before = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     with Load(READ_PATHS, workers=2, max_seconds=600) as load:
         started = time.monotonic()
         result = run(
@@ -447,7 +431,7 @@ def test_an_upgrade_to_a_missing_image_is_rolled_back_by_atomic_and_the_old_pods
         )
         seconds = time.monotonic() - started
     assert result.returncode != 0, "an upgrade to a missing image succeeded"
-    after = json.loads(_helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
+    after = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     assert after["info"]["status"] == "deployed"
     assert after["version"] > before["version"]
     images = {

@@ -1,5 +1,5 @@
 """The platform as `make deploy` installed it: the gateway on :30080, HPAs with live CPU figures,
-and the gateway's answer when a service has no ready pod."""
+the gateway's answer when a service has no ready pod, and its metrics exporter."""
 
 from __future__ import annotations
 
@@ -102,3 +102,97 @@ def test_a_service_with_no_ready_pod_is_a_json_503_with_retry_after(cluster: Clu
     while requests.get(url, headers={"Connection": "close"}, timeout=10).status_code != 200:
         assert time.monotonic() < deadline, f"{url} did not answer 200 within 60s of scaling back"
         time.sleep(1)
+
+
+def _gateway_requests(cluster: Cluster, pod: str, port: int) -> float | None:
+    """nginx_http_requests_total from the exporter sidecar of one gateway pod (None: gone).
+
+    Read through the apiserver's pod proxy (the host cannot open Services, and this is how
+    any client with the API's credentials reaches a pod's port).
+    """
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}:{port}/proxy/metrics"
+    result = cluster.kubectl("get", "--raw", path, check=False)
+    if result.returncode != 0:
+        return None
+    values = {
+        name: float(value)
+        for line in result.stdout.splitlines()
+        if line and not line.startswith("#")
+        for name, value in [line.rsplit(" ", 1)]
+    }
+    assert values.get("nginx_up") == 1, f"{pod}: the exporter does not see nginx: {values}"
+    assert "nginx_http_requests_total" in values, f"{pod}: no request counter in {values}"
+    return values["nginx_http_requests_total"]
+
+
+def _ready_gateway_pods(cluster: Cluster) -> dict[str, int]:
+    """The gateway pods that are ready and staying, with their exporter's port."""
+    pods = json.loads(
+        kubectl(
+            cluster,
+            "-n",
+            NAMESPACE,
+            "get",
+            "pods",
+            "-l",
+            f"app.kubernetes.io/name=gateway,app.kubernetes.io/instance={RELEASE}",
+            "-o",
+            "json",
+        )
+    )["items"]
+    ports: dict[str, int] = {}
+    for pod in pods:
+        ready = any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in pod["status"].get("conditions", [])
+        )
+        if "deletionTimestamp" in pod["metadata"] or not ready:
+            continue
+        # The scrape annotations name the exporter's port, which the sidecar serves.
+        annotations = pod["metadata"].get("annotations", {})
+        assert annotations.get("prometheus.io/scrape") == "true", annotations
+        assert annotations.get("prometheus.io/path") == "/metrics", annotations
+        exporter = {c["name"]: c for c in pod["spec"]["containers"]}["metrics-exporter"]
+        (port,) = [p["containerPort"] for p in exporter["ports"] if p["name"] == "metrics"]
+        assert annotations.get("prometheus.io/port") == str(port), annotations
+        ports[pod["metadata"]["name"]] = port
+    return ports
+
+
+@pytest.mark.timeout(300)
+def test_each_gateway_pod_exports_metrics_counting_the_requests_sent_through_the_node_port(
+    cluster: Cluster,
+) -> None:
+    # The gateway's HPA may still be scaling in after the load of the proofs before this one:
+    # a count during which a pod came or went is taken again (three tries).
+    sent = 200
+    tries: list[str] = []
+    for _ in range(3):
+        rolled_out(cluster, NAMESPACE, f"{RELEASE}-gateway")
+        ports = _ready_gateway_pods(cluster)
+        assert len(ports) >= 2, ports
+        before = {name: _gateway_requests(cluster, name, port) for name, port in ports.items()}
+        # A new connection per request: kube-proxy spreads connections, not requests.
+        for _ in range(sent):
+            answer = requests.get(
+                f"{GATEWAY_URL}/api/tags", headers={"Connection": "close"}, timeout=10
+            )
+            assert answer.status_code == 200, answer.text
+        after = {name: _gateway_requests(cluster, name, port) for name, port in ports.items()}
+        if _ready_gateway_pods(cluster) == ports and None not in (
+            *before.values(),
+            *after.values(),
+        ):
+            break
+        tries.append(f"pods changed during the count: {sorted(ports)}")
+        time.sleep(10)
+    else:
+        raise AssertionError(f"no count with a steady set of gateway pods: {tries}")
+    rises = {name: float(after[name] or 0) - float(before[name] or 0) for name in ports}
+    record(
+        "gateway metrics: requests sent / counted (per pod)",
+        f"{sent} / {sum(rises.values()):.0f} ({', '.join(f'{v:.0f}' for v in rises.values())})",
+    )
+    # Probes and the exporter's own stub_status reads count too: at least what was sent.
+    assert sum(rises.values()) >= sent, f"sent {sent}, the counters rose by {rises}"
+    assert all(rise > 0 for rise in rises.values()), f"a gateway pod counted nothing: {rises}"
