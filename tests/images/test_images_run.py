@@ -73,7 +73,12 @@ def built() -> dict[str, Built]:
 
 
 def podman(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """Run podman with the repository's container configuration."""
+    """Run podman with the repository's container configuration.
+
+    `make images` installs what building needs; running the images needs podman too, which a
+    fresh machine may lack (Debian's buildah does not bring it): install it as images.py does.
+    """
+    containers.require_tools(["podman"])
     return subprocess.run(
         ["podman", *args],
         env=containers.environment(),
