@@ -137,7 +137,8 @@ def _login(user: dict[str, str]) -> str:
     return str(answer.json()["user"]["token"])
 
 
-@pytest.mark.timeout(900)
+# The upgrade may take up to 15 minutes and the rollback 5 before the pods have moved.
+@pytest.mark.timeout(1500)
 def test_a_jwt_key_rotation_keeps_earlier_tokens_valid_and_signs_new_ones_with_the_new_key(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -189,7 +190,8 @@ def test_a_jwt_key_rotation_keeps_earlier_tokens_valid_and_signs_new_ones_with_t
             ("newsroom-users-jwt-previous", public_pem),
             ("newsroom-users-jwt-next", private_pem),
         ):
-            kubectl(
+            # Rendered and applied, so a Secret left by an interrupted run is replaced.
+            manifest = kubectl(
                 cluster,
                 "-n",
                 NAMESPACE,
@@ -198,7 +200,13 @@ def test_a_jwt_key_rotation_keeps_earlier_tokens_valid_and_signs_new_ones_with_t
                 "generic",
                 name,
                 f"--from-file={pem.name}={pem}",
+                "--dry-run=client",
+                "-o",
+                "yaml",
             )
+            applied = tmp_path / f"{name}.yaml"
+            applied.write_text(manifest)
+            kubectl(cluster, "-n", NAMESPACE, "apply", "-f", str(applied))
         started = time.monotonic()
         upgrade = run(
             helm_install_command(
@@ -237,28 +245,30 @@ def test_a_jwt_key_rotation_keeps_earlier_tokens_valid_and_signs_new_ones_with_t
             assert answer.status_code == 401, answer.text
             assert answer.json() == INVALID_TOKEN
     finally:
-        started = time.monotonic()
-        helm(
-            cluster,
-            "rollback",
-            RELEASE,
-            str(revision),
-            f"--namespace={NAMESPACE}",
-            "--wait",
-            "--timeout=5m",
-        )
-        _users_pods_sign_with(cluster, "newsroom-users-jwt")
-        rollback_seconds = time.monotonic() - started
-        kubectl(
-            cluster,
-            "-n",
-            NAMESPACE,
-            "delete",
-            "secret",
-            "newsroom-users-jwt-next",
-            "newsroom-users-jwt-previous",
-            "--ignore-not-found",
-        )
+        try:
+            started = time.monotonic()
+            helm(
+                cluster,
+                "rollback",
+                RELEASE,
+                str(revision),
+                f"--namespace={NAMESPACE}",
+                "--wait",
+                "--timeout=5m",
+            )
+            _users_pods_sign_with(cluster, "newsroom-users-jwt")
+            rollback_seconds = time.monotonic() - started
+        finally:
+            kubectl(
+                cluster,
+                "-n",
+                NAMESPACE,
+                "delete",
+                "secret",
+                "newsroom-users-jwt-next",
+                "newsroom-users-jwt-previous",
+                "--ignore-not-found",
+            )
     record(
         "JWT rotation: upgrade; rollback, until the old pods left (s)",
         f"{upgrade_seconds:.0f}; {rollback_seconds:.0f}",
