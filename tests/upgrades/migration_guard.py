@@ -34,14 +34,19 @@ _SQL = (
     (re.compile(r"\bDROP\s+TABLE\b", re.I), "drops a table (SQL)"),
     (re.compile(r"\bDROP\s+COLUMN\b", re.I), "drops a column (SQL)"),
     (re.compile(r"\bRENAME\b", re.I), "renames a table or column (SQL)"),
-    (re.compile(r"\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b", re.I), "changes a type (SQL)"),
+    # COLUMN is optional in ALTER TABLE ... ALTER [COLUMN] c [SET DATA] TYPE t.
+    (
+        re.compile(r"\bALTER\s+(COLUMN\s+)?\S+\s+(SET\s+DATA\s+)?TYPE\b", re.I),
+        "changes a type (SQL)",
+    ),
     (re.compile(r"\bSET\s+NOT\s+NULL\b", re.I), "makes a column NOT NULL (SQL)"),
     (re.compile(r"\bDROP\s+DEFAULT\b", re.I), "drops a column default (SQL)"),
 )
-# Each column an ALTER TABLE adds, up to the next clause (constraints aside).
+# Each column an ALTER TABLE adds, up to the next clause (constraints aside); a comma in
+# parentheses, as in numeric(10,2), is part of the column.
 _ADDED_COLUMN = re.compile(
     r"\bADD\s+(?!CONSTRAINT\b|PRIMARY\b|UNIQUE\b|FOREIGN\b|CHECK\b|EXCLUDE\b)"
-    r"(?:COLUMN\s+)?([^,;]*)",
+    r"(?:COLUMN\s+)?((?:\([^()]*\)|[^,;()])*)",
     re.I,
 )
 _NOT_NULL = re.compile(r"\bNOT\s+NULL\b", re.I)
@@ -113,7 +118,9 @@ def _call_findings(call: ast.Call) -> list[str]:
                 _is(_keyword(column, "primary_key"), True)
                 and not _is(_keyword(column, "nullable"), True)
             )
-            if not_null and _keyword(column, "server_default") is None:
+            default = _keyword(column, "server_default")
+            # server_default=None is no default either.
+            if not_null and (default is None or _is(default, None)):
                 found.append("add_column: a NOT NULL column without a server default")
     return found
 
@@ -121,9 +128,15 @@ def _call_findings(call: ast.Call) -> list[str]:
 def _contract(tree: ast.Module) -> str | None:
     """The module's CONTRACT string, if it declares one."""
     for node in tree.body:
+        # CONTRACT = "..." or, annotated, CONTRACT: str = "..."
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
         if (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "CONTRACT" for t in node.targets)
+            any(isinstance(t, ast.Name) and t.id == "CONTRACT" for t in targets)
             and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)
         ):

@@ -36,7 +36,9 @@ from newsroom_devstack.testing import Account, GatewayClient, eventually, scratc
 from . import previous_release
 from .previous_release import PreviousReleaseError, Release
 
-pytestmark = pytest.mark.integration
+# The fixtures build the old release (venvs, its own Kafka broker) before any test: on a
+# fresh machine that alone takes minutes, past the default limit.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,17 +70,6 @@ class PreviousReleaseStack(Stack):
             for variable, value in super().env(name).items()
             if not variable.startswith(prefix) or variable in self.known[name]
         }
-
-
-@pytest.fixture(scope="module")
-def release() -> Release:
-    """The previous release, its commit present in this clone."""
-    try:
-        named = previous_release.load()
-        previous_release.require_commit(named)
-    except PreviousReleaseError as error:
-        pytest.fail(str(error), pytrace=False)
-    return named
 
 
 @pytest.fixture(scope="module")
