@@ -55,6 +55,8 @@ API_PORT = 6443
 # Kafka takes two, and a released volume is retained, not reused: make deploy, skaffold dev and
 # skaffold run -m all take six in one make k8s-test, and reruns on the same cluster take more.
 VOLUMES = 12
+# Their class, the cluster's default: claims without a class (the dev manifests') get it.
+STORAGE_CLASS = "local"
 # The Go builds must share one CGO setting, or each invalidates the others' build cache.
 _GO_ENV = {"CGO_ENABLED": "0"}
 _KUBE_COMMANDS = (
@@ -940,10 +942,26 @@ class Cluster:
         )
 
     def _volumes(self) -> None:
-        # No storage provisioner runs here: a few hostPath volumes under var/cluster/volumes,
-        # without a class, bind the claims of the dev PostgreSQL and Kafka (and a user's).
+        # No storage provisioner runs here: a few hostPath volumes under var/cluster/volumes bind
+        # the claims of the dev PostgreSQL and Kafka (and a user's) through a default class that
+        # waits for the first consumer. The scheduler then picks and binds a volume itself while
+        # it places the pod. With immediate binding it had to be woken by the PV controller's
+        # binding event instead, and once that wake-up was missed: postgres-0 stayed Pending for
+        # the scheduler's five-minute retry and `make deploy`'s wait ran out.
         root = self.layout.root / "volumes"
-        items = []
+        items: list[dict[str, Any]] = [
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": STORAGE_CLASS,
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "kubernetes.io/no-provisioner",
+                "volumeBindingMode": "WaitForFirstConsumer",
+                "reclaimPolicy": "Retain",
+            }
+        ]
         for index in range(VOLUMES):
             path = root / f"pv-{index}"
             path.mkdir(parents=True, exist_ok=True)
@@ -961,7 +979,7 @@ class Cluster:
                         "capacity": {"storage": "10Gi"},
                         "accessModes": ["ReadWriteOnce"],
                         "persistentVolumeReclaimPolicy": "Retain",
-                        "storageClassName": "",
+                        "storageClassName": STORAGE_CLASS,
                         "hostPath": {"path": str(path), "type": "Directory"},
                     },
                 }

@@ -116,6 +116,38 @@ def _step(title: str, argv: Sequence[str], *, timeout: float, input_text: str | 
     return result.stdout
 
 
+def _namespace_state(kubectl: Sequence[str]) -> str:
+    """The namespace's pods, claims and latest events: what a failed wait leaves to read."""
+    parts = []
+    for argv in (
+        ["get", "pods,pvc", "-o", "wide"],
+        ["get", "events", "--sort-by=.lastTimestamp"],
+    ):
+        try:
+            result = subprocess.run(
+                [*kubectl, "-n", NAMESPACE, *argv],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            text = (result.stdout + result.stderr).splitlines()
+        except subprocess.TimeoutExpired:
+            text = ["(no answer in 30s)"]
+        parts.append(f"$ kubectl -n {NAMESPACE} {' '.join(argv)}\n" + "\n".join(text[-40:]))
+    return "\n".join(parts)
+
+
+def _watched_step(
+    kubectl: Sequence[str], title: str, argv: Sequence[str], *, timeout: float
+) -> str:
+    """A step that waits on the namespace's workloads: on failure, say what they look like."""
+    try:
+        return _step(title, argv, timeout=timeout)
+    except ClusterError as error:
+        raise ClusterError(f"{error}\n{_namespace_state(kubectl)}") from error
+
+
 def deploy(helm: Path, *, extra_values: Sequence[str] = ()) -> float:
     """Deploy the dev infrastructure and the platform; return the seconds `helm` took."""
     cluster = Cluster()
@@ -145,13 +177,15 @@ def deploy(helm: Path, *, extra_values: Sequence[str] = ()) -> float:
         input_text=rendered,
     )
     for workload in ("statefulset/postgres", "statefulset/kafka"):
-        _step(
+        _watched_step(
+            kubectl,
             f"waiting for {workload}",
             [*kubectl, "-n", NAMESPACE, "rollout", "status", workload, "--timeout=300s"],
             timeout=330,
         )
     started = time.monotonic()
-    _step(
+    _watched_step(
+        kubectl,
         f"helm upgrade --install {RELEASE} (--wait --timeout {HELM_TIMEOUT})",
         helm_install_command(helm, cluster.layout.kubeconfig, *image_flags(), *extra_values),
         timeout=900,
