@@ -116,7 +116,7 @@ def _step(title: str, argv: Sequence[str], *, timeout: float, input_text: str | 
     return result.stdout
 
 
-def _namespace_state(kubectl: Sequence[str]) -> str:
+def _namespace_state(cluster: Cluster) -> str:
     """The namespace's pods, claims and latest events: what a failed wait leaves to read."""
     parts = []
     for argv in (
@@ -124,28 +124,20 @@ def _namespace_state(kubectl: Sequence[str]) -> str:
         ["get", "events", "--sort-by=.lastTimestamp"],
     ):
         try:
-            result = subprocess.run(
-                [*kubectl, "-n", NAMESPACE, *argv],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
+            result = cluster.kubectl("-n", NAMESPACE, *argv, check=False, timeout=30)
             text = (result.stdout + result.stderr).splitlines()
-        except subprocess.TimeoutExpired:
-            text = ["(no answer in 30s)"]
+        except ClusterError as error:
+            text = [str(error)]
         parts.append(f"$ kubectl -n {NAMESPACE} {' '.join(argv)}\n" + "\n".join(text[-40:]))
     return "\n".join(parts)
 
 
-def _watched_step(
-    kubectl: Sequence[str], title: str, argv: Sequence[str], *, timeout: float
-) -> str:
+def _watched_step(cluster: Cluster, title: str, argv: Sequence[str], *, timeout: float) -> str:
     """A step that waits on the namespace's workloads: on failure, say what they look like."""
     try:
         return _step(title, argv, timeout=timeout)
     except ClusterError as error:
-        raise ClusterError(f"{error}\n{_namespace_state(kubectl)}") from error
+        raise ClusterError(f"{error}\n{_namespace_state(cluster)}") from error
 
 
 def deploy(helm: Path, *, extra_values: Sequence[str] = ()) -> float:
@@ -178,14 +170,14 @@ def deploy(helm: Path, *, extra_values: Sequence[str] = ()) -> float:
     )
     for workload in ("statefulset/postgres", "statefulset/kafka"):
         _watched_step(
-            kubectl,
+            cluster,
             f"waiting for {workload}",
             [*kubectl, "-n", NAMESPACE, "rollout", "status", workload, "--timeout=300s"],
             timeout=330,
         )
     started = time.monotonic()
     _watched_step(
-        kubectl,
+        cluster,
         f"helm upgrade --install {RELEASE} (--wait --timeout {HELM_TIMEOUT})",
         helm_install_command(helm, cluster.layout.kubeconfig, *image_flags(), *extra_values),
         timeout=900,
