@@ -563,16 +563,38 @@ class Cluster:
     def _network(self) -> None:
         for key, value in _SYSCTL_WANTED.items():
             self._set_sysctl(key, value)
+        self._network_safety()
+
+    def _network_safety(self) -> None:
+        """Put the blackhole routes and the FORWARD drop in place, and record them for `down`.
+
+        Ones already there are this cluster's own ranges left by an earlier cluster that was
+        killed before its `down`: they are recorded too, so this cluster's `down` removes them
+        and leaves nothing behind.
+        """
         for cidr in (SERVICE_CIDR, POD_CIDR):
             if "blackhole" not in _run(["ip", "route", "show", "exact", cidr]).stdout:
                 _run(["ip", "route", "add", "blackhole", cidr])
+            elif cidr not in self.state["routes"]:
+                _say(f"blackhole route {cidr} was left by an earlier cluster; `down` removes it")
+            if cidr not in self.state["routes"]:
                 self.state["routes"].append(cidr)
                 self._save()
         rule = ["FORWARD", "-s", POD_CIDR, "-o", self.interface, "-j", "DROP"]
         if _run(["iptables", "-C", *rule], check=False).returncode != 0:
             _run(["iptables", "-I", *rule])
+        elif rule not in self.state["rules"]:
+            _say(f"the rule `{shlex.join(rule)}` was left by an earlier cluster; `down` removes it")
+        if rule not in self.state["rules"]:
             self.state["rules"].append(rule)
             self._save()
+
+    def _remove_network_safety(self) -> None:
+        """Remove the routes and rules that `_network_safety` recorded."""
+        for rule in self.state["rules"]:
+            _run(["iptables", "-D", *rule], check=False)
+        for cidr in self.state["routes"]:
+            _run(["ip", "route", "del", "blackhole", cidr], check=False)
 
     def _set_sysctl(self, key: str, value: str) -> None:
         path = Path("/proc/sys") / key
@@ -1017,10 +1039,7 @@ class Cluster:
         if self.layout.kube("kube-proxy").exists():
             _run([str(self.layout.kube("kube-proxy")), "--cleanup"], check=False)
         _remove_chains()
-        for rule in self.state["rules"]:
-            _run(["iptables", "-D", *rule], check=False)
-        for cidr in self.state["routes"]:
-            _run(["ip", "route", "del", "blackhole", cidr], check=False)
+        self._remove_network_safety()
         for key, old in self.state["sysctls"].items():
             with contextlib.suppress(OSError):
                 (Path("/proc/sys") / key).write_text(old)
