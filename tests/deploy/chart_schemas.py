@@ -198,6 +198,7 @@ def workload(*, api: bool = False, consumer: bool = False, single: bool = False)
         "startupProbe": PROBE,
         "livenessProbe": PROBE,
         "readinessProbe": PROBE,
+        "preStopSleepSeconds": integer(0, 300),
     }
     if not single:
         properties["autoscaling"] = AUTOSCALING

@@ -381,6 +381,8 @@ def test_alerts_cover_errors_latency_lag_outbox_and_dead_letters(
     [
         ("users", {"api": {"priorityClassName": 5}}, "priorityClassName"),
         ("users", {"api": {"livenessProbe": {"timeoutSeconds": 0}}}, "timeoutSeconds"),
+        ("gateway", {"preStopSleepSeconds": -1}, "preStopSleepSeconds"),
+        ("articles", {"api": {"preStopSleepSeconds": "15s"}}, "preStopSleepSeconds"),
         ("users", {"api": {"podLabels": {"team": 1}}}, "team"),
         ("users", {"jwt": {"previousKeys": [{"existingSecretKey": "k"}]}}, "existingSecret"),
         ("users", {"database": {"pooler": {"enabled": "yes"}}}, "enabled"),

@@ -70,6 +70,7 @@ class Load:
         while not self._stop.is_set() and time.monotonic() < self._deadline:
             path = self.paths[count % len(self.paths)]
             count += 1
+            at = time.strftime("%H:%M:%S")  # to line a failure up with the cluster's logs
             try:
                 response = requests.get(
                     GATEWAY_URL + path,
@@ -78,9 +79,9 @@ class Load:
                 )
                 status = str(response.status_code)
                 ok = response.status_code < 400
-                detail = f"{path}: {status} {response.text[:200]}"
+                detail = f"{at} {path}: {status} {response.text[:200]}"
             except requests.RequestException as error:
-                status, ok, detail = type(error).__name__, False, f"{path}: {error}"
+                status, ok, detail = type(error).__name__, False, f"{at} {path}: {error}"
             with self._lock:
                 self.figures.sent += 1
                 self.figures.statuses[status] += 1

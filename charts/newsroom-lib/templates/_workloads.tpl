@@ -160,7 +160,8 @@ spec:
       securityContext:
         {{- . | nindent 8 }}
       {{- end }}
-      terminationGracePeriodSeconds: {{ $workload.terminationGracePeriodSeconds | default 30 }}
+      {{- /* The preStop drain, then the workload's own time to finish in-flight work. */}}
+      terminationGracePeriodSeconds: {{ add (int ($values.preStopSleepSeconds | default 0)) ($workload.terminationGracePeriodSeconds | default 30) }}
       {{- include "newsroom-lib.pod.topologySpread" . | nindent 6 }}
       {{- include "newsroom-lib.pod.scheduling" $values | nindent 6 }}
       {{- with $values.initContainers }}
@@ -199,12 +200,15 @@ spec:
           securityContext:
             {{- . | nindent 12 }}
           {{- end }}
+          {{- with int ($values.preStopSleepSeconds | default 0) }}
           lifecycle:
             preStop:
-              # Endpoints drop the pod while it still answers: in-flight and late
-              # requests finish before SIGTERM.
+              # The endpoints drop the pod while it still answers, and kube-proxy (and any
+              # load balancer) stops sending it new connections before SIGTERM stops its
+              # listener: on a busy node that takes seconds (a 5 s sleep was too short once).
               exec:
-                command: ["sleep", "5"]
+                command: ["sleep", {{ . | quote }}]
+          {{- end }}
           {{- include "newsroom-lib.container.volumeMounts" . | nindent 10 }}
         {{- /* The chart's own sidecars (facts' sidecarsTemplate, e.g. a metrics exporter). */}}
         {{- with $workload.sidecarsTemplate }}

@@ -227,7 +227,8 @@ def test_a_broker_outage_stops_no_consumer_and_loses_nothing(
     assert _applied(engine, schema) == (200, 200)
 
 
-# The pod's terminationGracePeriodSeconds (charts/newsroom-lib, _workloads.tpl).
+# A pod's time after SIGTERM: its terminationGracePeriodSeconds less the preStop drain
+# (charts/newsroom-lib, _workloads.tpl).
 GRACE_PERIOD_S = 30
 
 

@@ -66,7 +66,8 @@ def test_only_a_connection_idle_long_enough_is_pinged(
         engine.dispose()
 
 
-# The pods' terminationGracePeriodSeconds (charts/newsroom-lib, _workloads.tpl).
+# A pod's time after SIGTERM: its terminationGracePeriodSeconds less the preStop drain
+# (charts/newsroom-lib, _workloads.tpl).
 GRACE_PERIOD_S = 30
 
 
