@@ -45,7 +45,8 @@ def test_every_hpa_shows_a_current_cpu_figure(cluster: Cluster) -> None:
     raise AssertionError(f"HPAs still without a current CPU value after 180s: {missing}")
 
 
-def _ready_endpoints(cluster: Cluster, service: str) -> list[str]:
+def _endpoints(cluster: Cluster, service: str) -> list[str]:
+    """The addresses in the Service's EndpointSlices: ready, or terminating and still serving."""
     return kubectl(
         cluster,
         "-n",
@@ -55,7 +56,7 @@ def _ready_endpoints(cluster: Cluster, service: str) -> list[str]:
         "-l",
         f"kubernetes.io/service-name={service}",
         "-o",
-        "jsonpath={.items[*].endpoints[*].conditions.ready}",
+        "jsonpath={.items[*].endpoints[*].addresses[0]}",
     ).split()
 
 
@@ -73,8 +74,11 @@ def test_a_service_with_no_ready_pod_is_a_json_503_with_retry_after(cluster: Clu
     kubectl(cluster, "-n", NAMESPACE, "scale", "deployment", deployment, "--replicas=0")
     try:
         deadline = time.monotonic() + 180
-        while "true" in _ready_endpoints(cluster, deployment):
-            assert time.monotonic() < deadline, f"{deployment} still has ready endpoints after 180s"
+        # The pods drain first (preStopSleepSeconds): terminating, they still serve, and with
+        # no ready endpoint left kube-proxy still sends them connections until they stop. The
+        # Service has no pod once its EndpointSlices list none.
+        while _endpoints(cluster, deployment):
+            assert time.monotonic() < deadline, f"{deployment} still has endpoints after 180s"
             time.sleep(1)
         # kube-proxy rewrites its rules for the empty Service a moment later, and the gateway's
         # kept-alive connections to the old pods close with them: wait for the first 503.
