@@ -95,4 +95,7 @@ def test_the_drain_is_a_value(helm: Helm) -> None:
     assert pod_spec(gateway)["terminationGracePeriodSeconds"] == 40 + GRACE_AFTER_DRAIN
     (users,) = containers(deployments["newsroom-users"])
     assert "lifecycle" not in users
-    assert pod_spec(deployments["newsroom-users"])["terminationGracePeriodSeconds"] == 30
+    assert (
+        pod_spec(deployments["newsroom-users"])["terminationGracePeriodSeconds"]
+        == GRACE_AFTER_DRAIN
+    )

@@ -573,20 +573,30 @@ class Cluster:
         and leaves nothing behind.
         """
         for cidr in (SERVICE_CIDR, POD_CIDR):
-            if "blackhole" not in _run(["ip", "route", "show", "exact", cidr]).stdout:
-                _run(["ip", "route", "add", "blackhole", cidr])
-            elif cidr not in self.state["routes"]:
-                _say(f"blackhole route {cidr} was left by an earlier cluster; `down` removes it")
-            if cidr not in self.state["routes"]:
-                self.state["routes"].append(cidr)
-                self._save()
+            self._own(
+                "routes",
+                cidr,
+                present="blackhole" in _run(["ip", "route", "show", "exact", cidr]).stdout,
+                add=["ip", "route", "add", "blackhole", cidr],
+                what=f"blackhole route {cidr}",
+            )
         rule = ["FORWARD", "-s", POD_CIDR, "-o", self.interface, "-j", "DROP"]
-        if _run(["iptables", "-C", *rule], check=False).returncode != 0:
-            _run(["iptables", "-I", *rule])
-        elif rule not in self.state["rules"]:
-            _say(f"the rule `{shlex.join(rule)}` was left by an earlier cluster; `down` removes it")
-        if rule not in self.state["rules"]:
-            self.state["rules"].append(rule)
+        self._own(
+            "rules",
+            rule,
+            present=_run(["iptables", "-C", *rule], check=False).returncode == 0,
+            add=["iptables", "-I", *rule],
+            what=f"the rule `{shlex.join(rule)}`",
+        )
+
+    def _own(self, kind: str, item: Any, *, present: bool, add: list[str], what: str) -> None:
+        """Add item unless present, and record it under state[kind] (once) for `down`."""
+        if not present:
+            _run(add)
+        elif item not in self.state[kind]:
+            _say(f"{what} was left by an earlier cluster; `down` removes it")
+        if item not in self.state[kind]:
+            self.state[kind].append(item)
             self._save()
 
     def _remove_network_safety(self) -> None:
