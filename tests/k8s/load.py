@@ -2,11 +2,18 @@
 
 kube-proxy balances per connection: a keep-alive client would stay on one pod, so every
 request opens its own connection and new replicas get their share.
+
+At its first failed request a load also records what routed it, right then: every served
+Service's endpoints (ready, serving, terminating) and the Warning events of the served pods
+in the last two minutes. The record is the last entry of `failures`, so a failed proof says
+what the cluster looked like when it happened, not only minutes later.
 """
 
 from __future__ import annotations
 
+import calendar
 import collections
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +21,10 @@ from dataclasses import dataclass, field
 
 import requests
 
-from newsroom_devstack.cluster_deploy import GATEWAY_URL
+from newsroom_devstack.cluster import Cluster
+from newsroom_devstack.cluster_deploy import GATEWAY_URL, NAMESPACE, RELEASE
+
+SERVED = ("gateway", "users", "articles", "views")
 
 
 @dataclass
@@ -46,6 +56,7 @@ class Load:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._snapshot: threading.Thread | None = None
 
     def __enter__(self) -> Load:
         self._deadline = time.monotonic() + self.max_seconds
@@ -63,6 +74,8 @@ class Load:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
+        if self._snapshot is not None:
+            self._snapshot.join(timeout=60)
         return self.figures
 
     def _work(self, index: int) -> None:
@@ -70,7 +83,7 @@ class Load:
         while not self._stop.is_set() and time.monotonic() < self._deadline:
             path = self.paths[count % len(self.paths)]
             count += 1
-            at = time.strftime("%H:%M:%S")  # to line a failure up with the cluster's logs
+            at = at_now()  # to line a failure up with the cluster's logs
             try:
                 response = requests.get(
                     GATEWAY_URL + path,
@@ -89,3 +102,63 @@ class Load:
                     self.figures.failed += 1
                     if len(self.figures.failures) < 20:
                         self.figures.failures.append(detail)
+                    if self._snapshot is None:
+                        self._snapshot = threading.Thread(target=self._record, daemon=True)
+                        self._snapshot.start()
+
+    def _record(self) -> None:
+        try:
+            text = routing_snapshot(Cluster())
+        except Exception as error:  # a diagnosis must never hide the failure itself
+            text = f"no snapshot: {error}"
+        with self._lock:
+            self.figures.failures.append(f"cluster at the first failure ({at_now()}): {text}")
+
+
+def at_now() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+def routing_snapshot(cluster: Cluster) -> str:
+    """The served Services' endpoints and their pods' recent Warning events, in one line each."""
+    lines = []
+    slices = json.loads(
+        cluster.kubectl("-n", NAMESPACE, "get", "endpointslices", "-o", "json", timeout=30).stdout
+    )
+    for item in slices["items"]:
+        service = item["metadata"].get("labels", {}).get("kubernetes.io/service-name", "")
+        if service not in {f"{RELEASE}-{name}" for name in SERVED}:
+            continue
+        endpoints = []
+        for endpoint in item.get("endpoints") or []:
+            conditions = endpoint.get("conditions", {})
+            flags = "".join(
+                letter if conditions.get(name) else "-"
+                for letter, name in (("R", "ready"), ("S", "serving"), ("T", "terminating"))
+            )
+            pod = endpoint.get("targetRef", {}).get("name", "?")
+            endpoints.append(f"{pod} {endpoint['addresses'][0]} {flags}")
+        lines.append(f"{service}: " + (", ".join(sorted(endpoints)) or "no endpoint"))
+    events = json.loads(
+        cluster.kubectl(
+            "-n",
+            NAMESPACE,
+            "get",
+            "events",
+            "--field-selector=type=Warning",
+            "-o",
+            "json",
+            timeout=30,
+        ).stdout
+    )
+    cutoff = time.time() - 120
+    for event in events["items"]:
+        name = event["involvedObject"].get("name", "")
+        when = event.get("lastTimestamp") or event.get("eventTime") or ""
+        parsed = calendar.timegm(time.strptime(when[:19], "%Y-%m-%dT%H:%M:%S"))
+        if parsed < cutoff or not any(
+            name.startswith(f"{RELEASE}-{app}-") and name.count("-") == 3 for app in SERVED
+        ):
+            continue
+        lines.append(f"{when[11:19]} {name} {event['reason']}: {event['message'][:160]}")
+    return " | ".join(lines)
