@@ -36,6 +36,8 @@ from typing import Any
 
 import yaml
 
+from newsroom_devstack.net import LOOPBACK, free_port
+
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
 TOOLS_DIR = REPO / ".cache" / "deploy-tools"
@@ -304,8 +306,6 @@ def chart_gateway(
     writes from the gateway chart's ConfigMap data `config`, listening on a free loopback
     port; `overrides` replace placeholders (upstreams, the status listener). Yields its URL
     and run folder (nginx.pid, status.d) and stops it afterwards."""
-    from newsroom_devstack.net import LOOPBACK, free_port
-
     nginx = ensure_debian_nginx()
     port = free_port()
     run_dir = folder / "run"
