@@ -74,9 +74,20 @@ def get(url: str, *, timeout: float) -> int:
 def wait_for(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while get(url, timeout=1) != 200:
-        assert process.poll() is None, f"gunicorn exited ({process.returncode}) before {what}"
+        if process.poll() is not None:
+            raise Exited(process.returncode)
         assert time.monotonic() < deadline, f"{what} ({url}) did not answer within {timeout}s"
         time.sleep(0.2)
+
+
+class Exited(Exception):
+    """gunicorn stopped before it served."""
+
+
+# free_port can only check that a port is free, not keep it: another process may bind it
+# before gunicorn does. gunicorn then says so in its log and exits; only that is tried again,
+# on other ports.
+PORT_TAKEN = ("Address already in use", "Connection in use")
 
 
 @pytest.fixture
@@ -84,33 +95,51 @@ def gunicorn(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """gunicorn with the shared configuration; its traffic and probe URLs."""
     (tmp_path / "slow_app.py").write_text(textwrap.dedent(APP))
     (tmp_path / "probe_conf.py").write_text(textwrap.dedent(CONFIG))
-    port, probe_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(tmp_path),
-        "PROBETEST_BIND": f"{LOOPBACK}:{port}",
-        "PROBETEST_WORKERS": str(WORKERS),
-        "PROBETEST_THREADS": str(THREADS),
-        "PROBETEST_PROBE_PORT": str(probe_port),
-        "PROBETEST_WORKER_TMP_DIR": str(tmp_path),
-        # Parsed by the settings, never connected to: the app has no database.
-        "PROBETEST_DATABASE_URL": "postgresql://probetest@127.0.0.1:1/probetest",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "python:probe_conf", "--no-control-socket"],
-        cwd=tmp_path,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    traffic, probe = f"http://{LOOPBACK}:{port}", f"http://{LOOPBACK}:{probe_port}"
+    for attempt in range(3):
+        port, probe_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(tmp_path),
+            "PROBETEST_BIND": f"{LOOPBACK}:{port}",
+            "PROBETEST_WORKERS": str(WORKERS),
+            "PROBETEST_THREADS": str(THREADS),
+            "PROBETEST_PROBE_PORT": str(probe_port),
+            "PROBETEST_WORKER_TMP_DIR": str(tmp_path),
+            # Parsed by the settings, never connected to: the app has no database.
+            "PROBETEST_DATABASE_URL": "postgresql://probetest@127.0.0.1:1/probetest",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        }
+        log = tmp_path / f"gunicorn-{attempt}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-c", "python:probe_conf", "--no-control-socket"],
+                cwd=tmp_path,
+                env=env,
+                start_new_session=True,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        traffic, probe = f"http://{LOOPBACK}:{port}", f"http://{LOOPBACK}:{probe_port}"
+        try:
+            wait_for(f"{traffic}/healthz", process, "the traffic port")
+            wait_for(f"{probe}/healthz", process, "the probe port")
+        except Exited as exited:
+            text = log.read_text(errors="replace")
+            if any(reason in text for reason in PORT_TAKEN) and attempt < 2:
+                continue
+            pytest.fail(f"gunicorn exited ({exited}) before it served; its log:\n{text[-3000:]}")
+        except BaseException:
+            _stop(process)
+            raise
+        break
     try:
-        wait_for(f"{traffic}/healthz", process, "the traffic port")
-        wait_for(f"{probe}/healthz", process, "the probe port")
         yield traffic, probe
     finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=30)
