@@ -31,6 +31,8 @@ from newsroom_views.entrypoints import consumers
 
 PARTITIONS = 12
 TIMEOUT_S = 600.0
+# Issue 20's goal for the median ratio (issue 8's was 0.50); `make bench` judges it too.
+GOAL_RATIO = 0.60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +87,7 @@ class BenchResult:
                 f"{r.ingest.rate:,.0f} events/s ({r.ingest.records} in {r.ingest.seconds:.2f} s), "
                 f"ratio {r.ratio:.2f}"
             )
-        lines.append(f"median ratio: {self.median_ratio:.2f} (goal: at least 0.50)")
+        lines.append(f"median ratio: {self.median_ratio:.2f} (goal: at least {GOAL_RATIO:.2f})")
         return "\n".join(lines)
 
 
