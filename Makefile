@@ -165,7 +165,8 @@ registry-down: env
 
 # Issue 16: a single-node upstream Kubernetes on this machine (root; no Docker). The binaries are
 # built from the Go module proxy once and cached under .cache/cluster/; state and the kubeconfig
-# go to var/cluster/. `make cluster` returns when the node is Ready and `kubectl top nodes` answers.
+# go to var/cluster/. `make cluster` returns when the node is Ready, `kubectl top nodes` answers
+# and KEDA (operator, external metrics API, admission webhooks) is up.
 cluster: env
 	$(VENV)/bin/newsroom-cluster up
 

@@ -2,8 +2,8 @@
 
 `up` starts, in order and each only once it is not running already: etcd, kube-apiserver,
 controller-manager, scheduler, containerd (+ runc), the local registry, kubelet, kube-proxy, then
-CoreDNS and metrics-server as pods. Each step waits on the component's own readiness signal and
-fails with its name and log file. The daemons outlive the command: their PIDs go to
+CoreDNS, metrics-server and KEDA as pods. Each step waits on the component's own readiness signal
+and fails with its name and log file. The daemons outlive the command: their PIDs go to
 var/cluster/cluster.json, which `down` reads to stop exactly them. `down` deletes the workloads
 while the kubelet still runs (so it tears down pod networks and mounts itself), stops the daemons,
 and removes every route, iptables rule, bridge, namespace, mount and cgroup that `up` added.
@@ -18,6 +18,7 @@ outward interface are in place before any pod starts; CoreDNS has no upstream; N
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -42,6 +43,10 @@ from newsroom_devstack.supervisor import is_recorded_alive, record_detached, sto
 KUBERNETES_VERSION = "v1.34.4"
 COREDNS_VERSION = "v1.14.7"
 METRICS_SERVER_VERSION = "v0.8.0"
+# The charts' ScaledObjects are validated against this version's CRDs (tests/deploy).
+KEDA_VERSION = "v2.16.1"
+KEDA_MODULE = "github.com/kedacore/keda/v2"
+KEDA_NAMESPACE = "keda"
 SERVICE_CIDR = "10.96.0.0/12"
 POD_CIDR = "10.244.0.0/16"
 NODE_POD_CIDR = "10.244.0.0/24"  # the first /24 the controller-manager gives the only node
@@ -304,8 +309,29 @@ def _go_build(
     partial.rename(out)
 
 
+def _module_dir(layout: Layout, module: str, path: str) -> Path:
+    """Where the Go module cache holds a dependency of a wrapper module (its files: CRDs)."""
+    result = subprocess.run(
+        [_go(), "mod", "download", "-json", path],
+        cwd=layout.source / "go" / module,
+        env={**os.environ, **_GO_ENV},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    try:
+        return Path(json.loads(result.stdout)["Dir"])
+    except (ValueError, KeyError):
+        raise ClusterError(
+            f"go mod download {path} (in devstack/cluster/go/{module}) failed:\n"
+            f"{result.stdout}{result.stderr}"
+        ) from None
+
+
 def ensure_binaries(layout: Layout) -> None:
-    """Build the Kubernetes, CoreDNS and metrics-server binaries unless cached for their version."""
+    """Build the Kubernetes, CoreDNS, metrics-server and KEDA binaries unless cached for their
+    version."""
     _go_build(
         layout,
         "kubernetes",
@@ -326,6 +352,15 @@ def ensure_binaries(layout: Layout) -> None:
         layout.cache / f"metrics-server-{METRICS_SERVER_VERSION}",
         ["sigs.k8s.io/metrics-server/cmd/metrics-server"],
         f"-X k8s.io/client-go/pkg/version.gitVersion={METRICS_SERVER_VERSION}",
+    )
+    # One build for KEDA's three binaries (shared packages compile once): operator, adapter
+    # (the external metrics API server) and webhooks (the admission webhooks).
+    _go_build(
+        layout,
+        "keda",
+        layout.cache / f"keda-{KEDA_VERSION}",
+        [f"{KEDA_MODULE}/cmd/{component}" for component in cluster_images.KEDA_COMPONENTS],
+        f"-X {KEDA_MODULE}/version.Version={KEDA_VERSION.removeprefix('v')}",
     )
     bin_dir = layout.root / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -471,13 +506,14 @@ class Cluster:
             ("kube-controller-manager", self._controller_manager),
             ("kube-scheduler", self._scheduler),
             ("registry on 127.0.0.1:5000", self._registry),
-            ("cluster images (pause, CoreDNS, metrics-server)", self._images),
+            ("cluster images (pause, CoreDNS, metrics-server, KEDA)", self._images),
             ("containerd", self._containerd),
             ("kubelet", self._kubelet),
             ("kube-proxy", self._kube_proxy),
             ("node Ready", self._node_ready),
             ("CoreDNS", self._coredns),
             ("metrics-server and `kubectl top nodes`", self._metrics_server),
+            ("KEDA (operator, external metrics API, admission webhooks)", self._keda),
             ("local volumes", self._volumes),
         ]
         for title, step in steps:
@@ -749,7 +785,7 @@ class Cluster:
     def _images(self) -> None:
         try:
             cluster_images.ensure_cluster_images(
-                self.layout.cache, COREDNS_VERSION, METRICS_SERVER_VERSION
+                self.layout.cache, COREDNS_VERSION, METRICS_SERVER_VERSION, KEDA_VERSION
             )
         except cluster_images.ImageError as error:
             raise ClusterError(str(error)) from error
@@ -907,10 +943,10 @@ class Cluster:
                 f"kubectl apply of {manifest} failed:\n{result.stdout}{result.stderr}"
             )
 
-    def _rollout(self, deployment: str) -> None:
+    def _rollout(self, deployment: str, namespace: str = "kube-system") -> None:
         result = self.kubectl(
             "-n",
-            "kube-system",
+            namespace,
             "rollout",
             "status",
             f"deployment/{deployment}",
@@ -921,7 +957,7 @@ class Cluster:
         if result.returncode != 0:
             pods = self.kubectl(
                 "-n",
-                "kube-system",
+                namespace,
                 "describe",
                 "pods",
                 "-l",
@@ -948,14 +984,25 @@ class Cluster:
             METRICS_SERVER_IMAGE=cluster_images.metrics_server_image(METRICS_SERVER_VERSION),
         )
         self._rollout("metrics-server")
-        log = str(self.layout.logs / "kube-apiserver.log")
+        self._api_service_available(
+            "v1beta1.metrics.k8s.io", str(self.layout.logs / "kube-apiserver.log")
+        )
+        # The first scrape lands one resolution period (15 s) after start; `top` fails until then.
         self._wait(
-            "APIService v1beta1.metrics.k8s.io Available",
+            "`kubectl top nodes` answering",
+            lambda: self.kubectl("top", "nodes", check=False, timeout=20).returncode == 0,
+            timeout=120,
+            log="kubectl -n kube-system logs deploy/metrics-server",
+        )
+
+    def _api_service_available(self, name: str, log: str) -> None:
+        self._wait(
+            f"APIService {name} Available",
             lambda: (
                 self.kubectl(
                     "wait",
                     "--for=condition=Available",
-                    "apiservice/v1beta1.metrics.k8s.io",
+                    f"apiservice/{name}",
                     "--timeout=5s",
                     check=False,
                     timeout=20,
@@ -965,12 +1012,52 @@ class Cluster:
             timeout=120,
             log=log,
         )
-        # The first scrape lands one resolution period (15 s) after start; `top` fails until then.
-        self._wait(
-            "`kubectl top nodes` answering",
-            lambda: self.kubectl("top", "nodes", check=False, timeout=20).returncode == 0,
-            timeout=120,
-            log="kubectl -n kube-system logs deploy/metrics-server",
+
+    def _keda(self) -> None:
+        # One pair for the three: gRPC between the metrics API server and the operator is
+        # mutual TLS, and the apiserver checks the webhooks' and the metrics API's names.
+        pki = self.layout.pki
+        ca = cluster_pki.make_ca(pki, "keda-ca")
+        services = ("keda-operator", "keda-metrics-apiserver", "keda-admission-webhooks")
+        names = [
+            f"{service}.{KEDA_NAMESPACE}.svc{suffix}"
+            for service in services
+            for suffix in ("", ".cluster.local")
+        ]
+        pair = cluster_pki.issue(ca, pki, "keda", common_name="keda-operator", server_names=names)
+        crds = _module_dir(self.layout, "keda", KEDA_MODULE) / "config" / "crd" / "bases"
+        # Server-side: the ScaledJob CRD is larger than client-side apply's annotation allows.
+        for argv in (
+            ["apply", "--server-side", "--force-conflicts", "-f", str(crds)],
+            ["wait", "--for=condition=Established", "-f", str(crds), "--timeout=60s"],
+        ):
+            result = self.kubectl(*argv, check=False, timeout=90)
+            if result.returncode != 0:
+                raise ClusterError(
+                    f"KEDA's CRDs ({crds}): kubectl {argv[0]} failed:\n"
+                    f"{result.stdout}{result.stderr}"
+                )
+
+        def b64(path: Path) -> str:
+            return base64.b64encode(path.read_bytes()).decode()
+
+        self._apply(
+            "keda.yaml",
+            **{
+                f"KEDA_{component.upper()}_IMAGE": cluster_images.keda_image(
+                    component, KEDA_VERSION
+                )
+                for component in cluster_images.KEDA_COMPONENTS
+            },
+            KEDA_CA_CRT=b64(ca.cert),
+            KEDA_TLS_CRT=b64(pair.cert),
+            KEDA_TLS_KEY=b64(pair.key),
+        )
+        for deployment in services:  # each Deployment is named like its Service
+            self._rollout(deployment, KEDA_NAMESPACE)
+        self._api_service_available(
+            "v1beta1.external.metrics.k8s.io",
+            f"kubectl -n {KEDA_NAMESPACE} logs deploy/keda-metrics-apiserver",
         )
 
     def _volumes(self) -> None:
@@ -1078,17 +1165,28 @@ class Cluster:
             "get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}", check=False
         ).stdout.split()
         system = {"default", "kube-system", "kube-public", "kube-node-lease"}
-        others = [ns for ns in namespaces if ns not in system]
-        if others:
+        others = [ns for ns in namespaces if ns not in system | {KEDA_NAMESPACE}]
+
+        def delete(*what: str) -> None:
             self.kubectl(
                 "delete",
-                "namespace",
-                *others,
+                *what,
+                "--ignore-not-found",
                 "--wait=true",
                 "--timeout=180s",
                 check=False,
                 timeout=200,
             )
+
+        # KEDA goes last: its operator removes the finalizers of the ScaledObjects in the other
+        # namespaces, and while its external metrics API is registered but gone, the namespace
+        # controller cannot list every API group and leaves namespaces Terminating.
+        if others:
+            delete("namespace", *others)
+        if KEDA_NAMESPACE in namespaces:
+            delete("apiservice", "v1beta1.external.metrics.k8s.io")
+            delete("validatingwebhookconfiguration", "keda-admission")
+            delete("namespace", KEDA_NAMESPACE)
         for ns in ("default", "kube-system"):
             self.kubectl(
                 "-n",

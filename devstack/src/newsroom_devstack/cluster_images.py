@@ -1,4 +1,5 @@
-"""The cluster's own images: pause (the pod sandbox), CoreDNS and metrics-server, FROM scratch.
+"""The cluster's own images, FROM scratch: pause (the pod sandbox), CoreDNS, metrics-server and
+KEDA's three (operator, metrics API server, admission webhooks).
 
 No outside registry is reachable, so each is one static binary built here, packed by the
 images' FROM-scratch builder (newsroom_devstack.containers) and pushed to the local registry on
@@ -43,6 +44,14 @@ def coredns_image(version: str) -> str:
 def metrics_server_image(version: str) -> str:
     """The metrics-server image."""
     return f"{REGISTRY}/newsroom/metrics-server:{version}"
+
+
+def keda_image(component: str, version: str) -> str:
+    """The image of one of KEDA's binaries (operator, adapter, webhooks)."""
+    return f"{REGISTRY}/newsroom/keda-{component}:{version}"
+
+
+KEDA_COMPONENTS = ("operator", "adapter", "webhooks")
 
 
 def _run(argv: list[str], what: str) -> str:
@@ -116,8 +125,8 @@ def _scratch_and_push(image: str, binary: Path, *, user: str) -> None:
         raise ImageError(f"building {image}: {error}") from error
 
 
-def ensure_cluster_images(cache: Path, coredns: str, metrics_server: str) -> None:
-    """Build the three images unless the registry has them already, and push them there."""
+def ensure_cluster_images(cache: Path, coredns: str, metrics_server: str, keda: str) -> None:
+    """Build the images unless the registry has them already, and push them there."""
     _scratch_and_push(pause_image(), build_pause(cache), user="65535:65535")
     _scratch_and_push(
         coredns_image(coredns), cache / f"coredns-{coredns}" / "coredns", user="65532:65532"
@@ -127,3 +136,7 @@ def ensure_cluster_images(cache: Path, coredns: str, metrics_server: str) -> Non
         cache / f"metrics-server-{metrics_server}" / "metrics-server",
         user="65534:65534",
     )
+    for component in KEDA_COMPONENTS:
+        _scratch_and_push(
+            keda_image(component, keda), cache / f"keda-{keda}" / component, user="65532:65532"
+        )
