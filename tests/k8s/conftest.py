@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,23 +72,42 @@ def rolled_out(cluster: Cluster, namespace: str, deployment: str) -> None:
     )
 
 
-def apply(cluster: Cluster, namespace: str, objects: list[dict[str, Any]]) -> None:
-    """`kubectl apply` these objects (a List) in `namespace`; fail the test when it fails."""
-    result = subprocess.run(
-        [
-            str(cluster.layout.kube("kubectl")),
-            f"--kubeconfig={cluster.layout.kubeconfig}",
-            "-n",
-            namespace,
-            "apply",
-            "-f",
-            "-",
-        ],
-        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+def kubectl_input(
+    cluster: Cluster, document: Any, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run kubectl on the cluster with `document` as JSON on its stdin (`-f -`)."""
+    return subprocess.run(
+        [str(cluster.layout.kube("kubectl")), f"--kubeconfig={cluster.layout.kubeconfig}", *args],
+        input=json.dumps(document),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
+    )
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
+    """check()'s first truthy answer; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def apply(cluster: Cluster, namespace: str, objects: list[dict[str, Any]]) -> None:
+    """`kubectl apply` these objects (a List) in `namespace`; fail the test when it fails."""
+    result = kubectl_input(
+        cluster,
+        {"apiVersion": "v1", "kind": "List", "items": objects},
+        "-n",
+        namespace,
+        "apply",
+        "-f",
+        "-",
     )
     if result.returncode != 0:
         pytest.fail(f"kubectl apply failed:\n{result.stdout}{result.stderr}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from newsroom_devstack.cluster_deploy import (
     pushed_tag,
 )
 
-from .conftest import helm, kubectl, record, register, rolled_out, run
+from .conftest import helm, kubectl, kubectl_input, record, register, rolled_out, run
 from .load import Load
 
 SERVICES = ("users", "articles", "views")
@@ -271,21 +270,15 @@ def test_the_disruption_budget_refuses_an_eviction_beyond_max_unavailable(cluste
 def _evict(cluster: Cluster, eviction: dict[str, Any]) -> str:
     """Post an Eviction for a pod: "evicted", or "refused" by a disruption budget."""
     name = eviction["metadata"]["name"]
-    result = subprocess.run(
-        [
-            str(cluster.layout.kube("kubectl")),
-            f"--kubeconfig={cluster.layout.kubeconfig}",
-            "create",
-            "--raw",
-            f"/api/v1/namespaces/{NAMESPACE}/pods/{name}/eviction",
-            "-f",
-            "-",
-        ],
-        input=json.dumps(eviction),
-        capture_output=True,
-        text=True,
+    result = kubectl_input(
+        cluster,
+        eviction,
+        "create",
+        "--raw",
+        f"/api/v1/namespaces/{NAMESPACE}/pods/{name}/eviction",
+        "-f",
+        "-",
         timeout=60,
-        check=False,
     )
     if result.returncode == 0:
         return "evicted"

@@ -33,7 +33,7 @@ from newsroom_devstack.cluster_deploy import (
 )
 from newsroom_devstack.paths import repo_root
 
-from .conftest import kubectl, record, register, run
+from .conftest import kubectl, kubectl_input, record, register, run, wait_for
 
 CONSUMER = f"{RELEASE}-views-consumer"
 # KEDA's name for the metric of the ScaledObject's first trigger: the lag of views ingestion.
@@ -93,22 +93,8 @@ def _rendered_scaled_object() -> dict[str, Any]:
 
 def _dry_run(cluster: Cluster, manifest: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     """`kubectl apply --dry-run=server`: admission (KEDA's webhook) runs, nothing is stored."""
-    return subprocess.run(
-        [
-            str(cluster.layout.kube("kubectl")),
-            f"--kubeconfig={cluster.layout.kubeconfig}",
-            "-n",
-            NAMESPACE,
-            "apply",
-            "--dry-run=server",
-            "-f",
-            "-",
-        ],
-        input=json.dumps(manifest),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return kubectl_input(
+        cluster, manifest, "-n", NAMESPACE, "apply", "--dry-run=server", "-f", "-", timeout=60
     )
 
 
@@ -127,16 +113,6 @@ def _hpa(cluster: Cluster, *flags: str) -> dict[str, Any] | None:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else None
-
-
-def _wait(what: str, check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(2)
-    pytest.fail(f"{what}: not within {timeout:.0f}s")
 
 
 def _external(hpa: dict[str, Any]) -> dict[str, str]:
@@ -242,7 +218,7 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
     kinds = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(manifest.stdout) if d}
     assert ("ScaledObject", CONSUMER) in kinds
     assert ("HorizontalPodAutoscaler", CONSUMER) not in kinds, "the chart still renders an HPA"
-    _wait(
+    wait_for(
         "the ScaledObject Ready",
         lambda: any(
             c["type"] == "Ready" and c["status"] == "True"
@@ -251,9 +227,13 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
             )
         ),
         120,
+        interval=2,
     )
-    hpa = _wait(
-        "KEDA's HPA reading the lag of each consumed topic", lambda: _keda_hpa(cluster), 180
+    hpa = wait_for(
+        "KEDA's HPA reading the lag of each consumed topic",
+        lambda: _keda_hpa(cluster),
+        180,
+        interval=2,
     )
     assert [h["metadata"]["name"] for h in _json(cluster, "get", "hpa")["items"]].count(
         CONSUMER
@@ -266,10 +246,11 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
     minimum = int(hpa["spec"]["minReplicas"])
     # The consumer back at its minimum before the lag is made (the upgrade's new pods may
     # have taken it up on CPU while they started).
-    _wait(
+    wait_for(
         f"{CONSUMER} at its {minimum} replicas before the views",
         lambda: (_hpa(cluster) or {}).get("status", {}).get("currentReplicas") == minimum,
         420,
+        interval=2,
     )
 
     # Lag scales it: views read through the gateway are events on articles.views.v1, and the
@@ -320,7 +301,9 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
     kubectl(
         cluster, "-n", NAMESPACE, "delete", "scaledobject", CONSUMER, "--wait", "--timeout=120s"
     )
-    _wait("KEDA's HPA gone with its ScaledObject", lambda: _hpa(cluster) is None, 120)
+    wait_for(
+        "KEDA's HPA gone with its ScaledObject", lambda: _hpa(cluster) is None, 120, interval=2
+    )
     started = time.monotonic()
     off = _upgrade(cluster)
     assert off.returncode == 0, off.stdout + off.stderr

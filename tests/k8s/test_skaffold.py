@@ -27,7 +27,7 @@ import requests
 
 from newsroom_devstack.cluster import Cluster
 
-from .conftest import record
+from .conftest import record, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 LOG_DIR = REPO / "var" / "log"
@@ -92,18 +92,6 @@ def kubectl(env: dict[str, str], *args: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    """check()'s first truthy answer; fails naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = check()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def get(url: str) -> tuple[int, str]:
