@@ -11,7 +11,6 @@ tests/deploy/crds/ (sources and licenses in its README).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -22,9 +21,13 @@ from typing import Any
 
 import yaml
 
+from newsroom_devstack import gotools
+from newsroom_devstack.cluster import KEDA_MODULE, KEDA_VERSION
+
 # module@version -> the folder of its CRD files.
 MODULES = {
-    "github.com/kedacore/keda/v2@v2.16.1": "config/crd/bases",
+    # The version `make cluster` runs.
+    f"{KEDA_MODULE}@{KEDA_VERSION}": "config/crd/bases",
     "sigs.k8s.io/gateway-api@v1.6.3": "config/crd/standard",
     "github.com/cloudnative-pg/cloudnative-pg@v1.25.1": "config/crd/bases",
 }
@@ -60,19 +63,9 @@ def _go() -> str:
 def _module_dir(module: str) -> Path:
     # Outside any go.mod, so the download does not touch a module of ours.
     with tempfile.TemporaryDirectory() as empty:
-        result = subprocess.run(
-            [_go(), "mod", "download", "-json", module],
-            capture_output=True,
-            text=True,
-            cwd=empty,
-            env={**os.environ, "GOFLAGS": "-mod=mod", "GO111MODULE": "on"},
-            timeout=600,
-            check=False,
+        return gotools.module_dir(
+            module, go=_go(), cwd=empty, env={"GOFLAGS": "-mod=mod", "GO111MODULE": "on"}
         )
-    info = json.loads(result.stdout or "{}")
-    if result.returncode != 0 or "Dir" not in info:
-        raise RuntimeError(f"go mod download {module} failed: {info.get('Error') or result.stderr}")
-    return Path(info["Dir"])
 
 
 def _strict(schema: Any) -> Any:

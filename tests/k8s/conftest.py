@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from newsroom_devstack.cluster import Cluster
-from newsroom_devstack.cluster_deploy import GATEWAY_URL, deploy_figures_path
+from newsroom_devstack.cluster_deploy import GATEWAY_URL, NAMESPACE, deploy_figures_path
 
 _ENABLED = os.environ.get("NEWSROOM_K8S_TEST") == "1"
 # Figures the proofs measured, kept in a file (pytest may import this module twice) and
@@ -56,6 +56,11 @@ def kubectl(cluster: Cluster, *args: str, timeout: float = 120) -> str:
     if result.returncode != 0:
         pytest.fail(f"kubectl {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
+
+
+def release_json(cluster: Cluster, *args: str) -> Any:
+    """`kubectl get ... -o json` (or another JSON-printing command) in the release's namespace."""
+    return json.loads(kubectl(cluster, "-n", NAMESPACE, *args, "-o", "json"))
 
 
 def rolled_out(cluster: Cluster, namespace: str, deployment: str) -> None:
@@ -118,10 +123,15 @@ def run(argv: list[str], *, timeout: float = 600) -> subprocess.CompletedProcess
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def helm_path() -> Path:
+    """The pinned helm `make k8s-test` passes in $HELM."""
+    return Path(os.environ["HELM"])
+
+
 def helm(cluster: Cluster, *args: str, timeout: float = 900) -> str:
     """Run helm (the pinned binary `make k8s-test` passes in $HELM) on the cluster."""
     result = run(
-        [os.environ["HELM"], f"--kubeconfig={cluster.layout.kubeconfig}", *args], timeout=timeout
+        [str(helm_path()), f"--kubeconfig={cluster.layout.kubeconfig}", *args], timeout=timeout
     )
     assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
     return result.stdout

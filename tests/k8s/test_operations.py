@@ -14,7 +14,6 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,17 @@ from newsroom_devstack.cluster_deploy import (
     pushed_tag,
 )
 
-from .conftest import helm, kubectl, kubectl_input, record, register, rolled_out, run
+from .conftest import (
+    helm,
+    helm_path,
+    kubectl,
+    kubectl_input,
+    record,
+    register,
+    release_json,
+    rolled_out,
+    run,
+)
 from .load import Load
 
 SERVICES = ("users", "articles", "views")
@@ -39,10 +48,6 @@ READ_PATHS = ["/api/tags", "/api/articles?limit=5", "/api/views/popular?window=1
 
 def _time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def _json(cluster: Cluster, *args: str) -> Any:
-    return json.loads(kubectl(cluster, "-n", NAMESPACE, *args, "-o", "json"))
 
 
 def _articles_count() -> int:
@@ -55,7 +60,7 @@ def _articles_count() -> int:
 def test_migrations_ran_as_hooks_before_the_pods_and_a_second_upgrade_keeps_the_data(
     cluster: Cluster,
 ) -> None:
-    events = _json(cluster, "get", "events")["items"]
+    events = release_json(cluster, "get", "events")["items"]
     completed = {
         e["involvedObject"]["name"]: _time(e.get("lastTimestamp") or e["eventTime"])
         for e in events
@@ -64,7 +69,9 @@ def test_migrations_ran_as_hooks_before_the_pods_and_a_second_upgrade_keeps_the_
     for service in SERVICES:
         job = f"{RELEASE}-{service}-migrate"
         assert job in completed, f"no Completed event of the hook Job {job}: {sorted(completed)}"
-        pods = _json(cluster, "get", "pods", "-l", f"app.kubernetes.io/name={service}")["items"]
+        pods = release_json(cluster, "get", "pods", "-l", f"app.kubernetes.io/name={service}")[
+            "items"
+        ]
         first_pod = min(_time(p["metadata"]["creationTimestamp"]) for p in pods)
         # Event times have a one-second grain: a pod created in the same second counts as after.
         assert (first_pod - completed[job]).total_seconds() >= -1, (
@@ -89,7 +96,7 @@ def test_migrations_ran_as_hooks_before_the_pods_and_a_second_upgrade_keeps_the_
     started = time.monotonic()
     tags = {name: pushed_tag(name) for name in ("users", "articles", "views", "gateway")}
     run_upgrade = run(
-        helm_install_command(_helm_path(), cluster.layout.kubeconfig, *image_flags(tags)),
+        helm_install_command(helm_path(), cluster.layout.kubeconfig, *image_flags(tags)),
         timeout=900,
     )
     assert run_upgrade.returncode == 0, run_upgrade.stdout + run_upgrade.stderr
@@ -103,10 +110,6 @@ def test_migrations_ran_as_hooks_before_the_pods_and_a_second_upgrade_keeps_the_
     assert requests.get(f"{GATEWAY_URL}/api/articles/{slug}", timeout=15).status_code == 200
 
 
-def _helm_path() -> Path:
-    return Path(os.environ["HELM"])
-
-
 @pytest.mark.timeout(2400)
 def test_rolling_upgrade_and_rollback_under_load_fail_no_request(cluster: Cluster) -> None:
     tags = {name: pushed_tag(name) for name in ("users", "articles", "views", "gateway")}
@@ -116,7 +119,7 @@ def test_rolling_upgrade_and_rollback_under_load_fail_no_request(cluster: Cluste
         time.sleep(5)
         started = time.monotonic()
         upgrade = run(
-            helm_install_command(_helm_path(), cluster.layout.kubeconfig, *image_flags(rolled)),
+            helm_install_command(helm_path(), cluster.layout.kubeconfig, *image_flags(rolled)),
             timeout=900,
         )
         upgrade_seconds = time.monotonic() - started
@@ -142,7 +145,7 @@ def test_rolling_upgrade_and_rollback_under_load_fail_no_request(cluster: Cluste
     assert rollback.returncode == 0, rollback.stdout + rollback.stderr
     images = {
         c["image"]
-        for d in _json(
+        for d in release_json(
             cluster, "get", "deployments", "-l", f"app.kubernetes.io/instance={RELEASE}"
         )["items"]
         for c in d["spec"]["template"]["spec"]["containers"]
@@ -162,14 +165,14 @@ def test_rolling_upgrade_and_rollback_under_load_fail_no_request(cluster: Cluste
 
 
 def _replicas(cluster: Cluster, deployment: str) -> tuple[int, int]:
-    status = _json(cluster, "get", "deployment", deployment)["status"]
+    status = release_json(cluster, "get", "deployment", deployment)["status"]
     return int(status.get("replicas", 0)), int(status.get("readyReplicas", 0))
 
 
 @pytest.mark.timeout(1200)
 def test_hpa_scales_articles_out_under_load_and_back_in(cluster: Cluster) -> None:
     deployment = f"{RELEASE}-articles"
-    hpa = _json(cluster, "get", "hpa", deployment)
+    hpa = release_json(cluster, "get", "hpa", deployment)
     minimum = int(hpa["spec"]["minReplicas"])
     assert _replicas(cluster, deployment)[0] == minimum
     before = {p["metadata"]["name"] for p in _articles_pods(cluster)}
@@ -235,7 +238,7 @@ def test_hpa_scales_articles_out_under_load_and_back_in(cluster: Cluster) -> Non
 
 def _articles_pods(cluster: Cluster) -> list[dict[str, Any]]:
     # The API's pods (the relay's are named articles-relay).
-    pods: list[dict[str, Any]] = _json(
+    pods: list[dict[str, Any]] = release_json(
         cluster, "get", "pods", "-l", "app.kubernetes.io/name=articles"
     )["items"]
     return pods
@@ -251,7 +254,7 @@ def _ready_since(pod: dict[str, Any]) -> datetime | None:
 
 @pytest.mark.timeout(600)
 def test_the_disruption_budget_refuses_an_eviction_beyond_max_unavailable(cluster: Cluster) -> None:
-    pods = _json(cluster, "get", "pods", "-l", "app.kubernetes.io/name=users")["items"]
+    pods = release_json(cluster, "get", "pods", "-l", "app.kubernetes.io/name=users")["items"]
     assert len(pods) >= 2
     outcomes = []
     for pod in pods:
@@ -312,7 +315,9 @@ def test_killing_a_pod_of_each_service_under_load_loses_no_write_and_no_view(
     failed_writes = 0
     with Load(READ_PATHS, workers=2, max_seconds=300) as load:
         for service in (*SERVICES, "gateway"):
-            pods = _json(cluster, "get", "pods", "-l", f"app.kubernetes.io/name={service}")["items"]
+            pods = release_json(cluster, "get", "pods", "-l", f"app.kubernetes.io/name={service}")[
+                "items"
+            ]
             victim = pods[0]["metadata"]["name"]
             kubectl(
                 cluster,
@@ -390,7 +395,7 @@ def test_a_misspelt_value_fails_on_the_schema_and_changes_nothing(cluster: Clust
     before = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     result = run(
         helm_install_command(
-            _helm_path(), cluster.layout.kubeconfig, *image_flags(), "--set=articles.api.replcas=3"
+            helm_path(), cluster.layout.kubeconfig, *image_flags(), "--set=articles.api.replcas=3"
         ),
         timeout=300,
     )
@@ -411,7 +416,7 @@ def test_an_upgrade_to_a_missing_image_is_rolled_back_by_atomic_and_the_old_pods
         result = run(
             # The later --timeout wins over the install's own.
             helm_install_command(
-                _helm_path(),
+                helm_path(),
                 cluster.layout.kubeconfig,
                 *image_flags(),
                 "--set=articles.image.tag=does-not-exist",
@@ -429,9 +434,9 @@ def test_an_upgrade_to_a_missing_image_is_rolled_back_by_atomic_and_the_old_pods
     assert after["version"] > before["version"]
     images = {
         c["image"]
-        for c in _json(cluster, "get", "deployment", f"{RELEASE}-articles")["spec"]["template"][
-            "spec"
-        ]["containers"]
+        for c in release_json(cluster, "get", "deployment", f"{RELEASE}-articles")["spec"][
+            "template"
+        ]["spec"]["containers"]
     }
     assert not any(image.endswith(":does-not-exist") for image in images), images
     record(

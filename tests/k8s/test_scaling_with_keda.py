@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +32,16 @@ from newsroom_devstack.cluster_deploy import (
 )
 from newsroom_devstack.paths import repo_root
 
-from .conftest import kubectl, kubectl_input, record, register, run, wait_for
+from .conftest import (
+    helm_path,
+    kubectl,
+    kubectl_input,
+    record,
+    register,
+    release_json,
+    run,
+    wait_for,
+)
 
 # Skipped until its precondition is fixed: CI run 18 showed that KEDA's new HPA may scale the
 # consumer to its maximum on CPU while the upgrade rolls it (the old pods' 20m request), and at
@@ -66,17 +73,9 @@ KEDA_ON = (
 )
 
 
-def _json(cluster: Cluster, *args: str) -> Any:
-    return json.loads(kubectl(cluster, "-n", NAMESPACE, *args, "-o", "json"))
-
-
-def _helm() -> Path:
-    return Path(os.environ["HELM"])
-
-
 def _upgrade(cluster: Cluster, *extra: str) -> subprocess.CompletedProcess[str]:
     return run(
-        helm_install_command(_helm(), cluster.layout.kubeconfig, *image_flags(), *extra),
+        helm_install_command(helm_path(), cluster.layout.kubeconfig, *image_flags(), *extra),
         timeout=900,
     )
 
@@ -85,7 +84,7 @@ def _rendered_scaled_object() -> dict[str, Any]:
     """The chart's ScaledObject for the views consumer, as `helm template` writes it."""
     result = run(
         [
-            str(_helm()),
+            str(helm_path()),
             "template",
             RELEASE,
             str(repo_root() / "charts" / "newsroom"),
@@ -141,7 +140,7 @@ def _external(hpa: dict[str, Any]) -> dict[str, str]:
 
 def _rescaled_on_lag(cluster: Cluster, since: datetime) -> str | None:
     """The HPA's first rescale event since `since` that names the lag metric."""
-    events = _json(
+    events = release_json(
         cluster,
         "get",
         "events",
@@ -226,7 +225,7 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
     on_seconds = time.monotonic() - started
     manifest = run(
         [
-            str(_helm()),
+            str(helm_path()),
             f"--kubeconfig={cluster.layout.kubeconfig}",
             "get",
             "manifest",
@@ -242,9 +241,9 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
         "the ScaledObject Ready",
         lambda: any(
             c["type"] == "Ready" and c["status"] == "True"
-            for c in (_json(cluster, "get", "scaledobject", CONSUMER).get("status") or {}).get(
-                "conditions", []
-            )
+            for c in (
+                release_json(cluster, "get", "scaledobject", CONSUMER).get("status") or {}
+            ).get("conditions", [])
         ),
         120,
         interval=2,
@@ -255,7 +254,7 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
         180,
         interval=2,
     )
-    assert [h["metadata"]["name"] for h in _json(cluster, "get", "hpa")["items"]].count(
+    assert [h["metadata"]["name"] for h in release_json(cluster, "get", "hpa")["items"]].count(
         CONSUMER
     ) == 1
     assert set(_external(hpa)) == {
@@ -337,4 +336,4 @@ def test_keda_takes_the_consumer_over_from_the_hpa_scales_it_on_lag_and_hands_it
     assert not back["metadata"].get("ownerReferences"), back["metadata"]
     managers = {field["manager"] for field in back["metadata"]["managedFields"]}
     assert "operator" not in managers, managers  # KEDA's field manager
-    assert not _json(cluster, "get", "scaledobjects")["items"]
+    assert not release_json(cluster, "get", "scaledobjects")["items"]

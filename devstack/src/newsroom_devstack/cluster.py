@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsroom_devstack import cluster_images, cluster_pki, registry
+from newsroom_devstack import cluster_images, cluster_pki, gotools, registry
 from newsroom_devstack.net import http_ok, port_is_free
 from newsroom_devstack.paths import cache_dir, repo_root, var_dir
 from newsroom_devstack.supervisor import is_recorded_alive, record_detached, stop_record
@@ -307,26 +307,6 @@ def _go_build(
     if status != 0:
         raise ClusterError(f"building {out.name} failed; see {log}:\n{_tail(log)}")
     partial.rename(out)
-
-
-def _module_dir(layout: Layout, module: str, path: str) -> Path:
-    """Where the Go module cache holds a dependency of a wrapper module (its files: CRDs)."""
-    result = subprocess.run(
-        [_go(), "mod", "download", "-json", path],
-        cwd=layout.source / "go" / module,
-        env={**os.environ, **_GO_ENV},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    try:
-        return Path(json.loads(result.stdout)["Dir"])
-    except (ValueError, KeyError):
-        raise ClusterError(
-            f"go mod download {path} (in devstack/cluster/go/{module}) failed:\n"
-            f"{result.stdout}{result.stderr}"
-        ) from None
 
 
 def ensure_binaries(layout: Layout) -> None:
@@ -1025,7 +1005,13 @@ class Cluster:
             for suffix in ("", ".cluster.local")
         ]
         pair = cluster_pki.issue(ca, pki, "keda", common_name="keda-operator", server_names=names)
-        crds = _module_dir(self.layout, "keda", KEDA_MODULE) / "config" / "crd" / "bases"
+        try:
+            module = gotools.module_dir(
+                KEDA_MODULE, go=_go(), cwd=self.layout.source / "go" / "keda", env=_GO_ENV
+            )
+        except gotools.GoToolError as error:
+            raise ClusterError(str(error)) from error
+        crds = module / "config" / "crd" / "bases"
         # Server-side: the ScaledJob CRD is larger than client-side apply's annotation allows.
         for argv in (
             ["apply", "--server-side", "--force-conflicts", "-f", str(crds)],

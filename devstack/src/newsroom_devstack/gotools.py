@@ -7,10 +7,12 @@ Each lands in .cache/go-bin/<name>-<version>/<name>; Go's own module and build c
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +72,33 @@ def go_binary() -> str:
         "missing tool: go (1.23 or newer) builds the registry and syft from the Go module "
         "proxy; install Go from your distribution or put it on PATH"
     )
+
+
+def module_dir(
+    module: str, *, go: str, cwd: Path | str, env: Mapping[str, str] | None = None
+) -> Path:
+    """Where Go's module cache holds `module` (module@version, or a dependency of the module in
+    `cwd`, at the version its go.mod names), downloading it first if needed: for the files a
+    module ships besides code (CRDs)."""
+    result = subprocess.run(
+        [go, "mod", "download", "-json", module],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    try:
+        info = json.loads(result.stdout or "{}")
+    except ValueError:
+        info = {}
+    if result.returncode != 0 or "Dir" not in info:
+        raise GoToolError(
+            f"go mod download {module} (in {cwd}) failed: "
+            f"{info.get('Error') or result.stderr or result.stdout}"
+        )
+    return Path(info["Dir"])
 
 
 def ensure(tool: GoTool, *, log: object = print) -> Path:
