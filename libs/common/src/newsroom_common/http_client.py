@@ -1,5 +1,10 @@
 """Service-to-service HTTP: timeouts always, retries only for idempotent requests,
-and a circuit breaker so a dead peer costs nothing once it is known dead."""
+and a circuit breaker so a dead peer costs nothing once it is known dead.
+
+On urllib3 directly (requests only wrapped it here): an API worker then never imports
+requests, charset-normalizer and their share of the standard library, 4 MB of each worker's
+resident memory (issue 20).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import threading
 import time
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
+from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
 from newsroom_common import telemetry
@@ -64,9 +69,7 @@ class ServiceClient:
         breaker: CircuitBreaker | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._timeout = (connect_timeout, read_timeout)
         self._breaker = breaker or CircuitBreaker()
-        self._session = requests.Session()
         retry = Retry(
             total=retries,
             connect=retries,
@@ -77,11 +80,14 @@ class ServiceClient:
             backoff_factor=0.05,
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        self._pool = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=16,
+            retries=retry,
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+        )
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         """Send a request; Unavailable when the peer is down or the breaker is open."""
         if not self._breaker.allow():
             raise Unavailable(f"{self.base_url} is unavailable")
@@ -92,15 +98,13 @@ class ServiceClient:
         if tracestate:
             headers["tracestate"] = tracestate
         try:
-            response = self._session.request(
-                method, self.base_url + path, headers=headers, timeout=self._timeout, **kwargs
-            )
-        except requests.RequestException as exc:
+            response = self._pool.request(method, self.base_url + path, headers=headers, **kwargs)
+        except HTTPError as exc:
             self._breaker.failure()
             raise Unavailable(f"{self.base_url} is unavailable") from exc
-        if response.status_code >= 500:
+        if response.status >= 500:
             self._breaker.failure()
-            raise Unavailable(f"{self.base_url} answered {response.status_code}")
+            raise Unavailable(f"{self.base_url} answered {response.status}")
         self._breaker.success()
         return response
 
@@ -108,6 +112,6 @@ class ServiceClient:
         """GET `path`; the status and the parsed body (None when not JSON)."""
         response = self.request("GET", path)
         try:
-            return response.status_code, response.json()
+            return response.status, response.json()
         except ValueError:
-            return response.status_code, None
+            return response.status, None

@@ -1,7 +1,7 @@
 """Tracing: W3C trace context across HTTP and Kafka, and a tracer provider built after the fork.
 
 Tracing is on when an exporter is configured (OTEL_EXPORTER_OTLP_ENDPOINT). Only
-then are Flask, requests and SQLAlchemy instrumented and spans recorded; by
+then are Flask, urllib3 and SQLAlchemy instrumented and spans recorded; by
 default nothing is exported and the only work left is propagation: an incoming
 `traceparent` is made current (so logs, outgoing calls and stored events carry
 it), which costs a header parse per request.
@@ -103,9 +103,9 @@ def init_tracing(
     provider = TracerProvider(resource=resource, sampler=ParentBased(root=NoRootClientSpans()))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
 
-    RequestsInstrumentor().instrument(tracer_provider=provider)
+    URLLib3Instrumentor().instrument(tracer_provider=provider)
     with _lock:
         _enabled = True
         pending = list(_engines)
