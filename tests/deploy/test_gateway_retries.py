@@ -75,12 +75,13 @@ class ServiceAddress:
                     )
                     continue
                 body = json.dumps({"connection": number}).encode()
+                # Recorded before the answer leaves: the test reads it once nginx has answered.
+                self.answered.append(number)
                 connection.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
                     + body
                 )
-                self.answered.append(number)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -142,3 +143,21 @@ def test_a_write_that_reached_the_service_is_never_sent_again(
     answer = requests.post(f"{gateway}/api/articles", json={"article": {}}, timeout=15)
     assert answer.status_code == 200
     assert [line for _, line in articles_service.requests].count("POST /api/articles HTTP/1.1") == 2
+
+
+def test_a_service_with_no_pod_behind_its_address_is_a_json_503_with_retry_after(
+    gateway: str,
+) -> None:
+    # Users and views sit at addresses nobody serves: the connection is refused, as kube-proxy
+    # refuses it for a Service with no ready pod (issue 18, item 9). Nothing reached a service,
+    # so a write may be sent again as well: 503 in the API's error shape, with Retry-After.
+    for method, path in (
+        ("GET", "/api/user"),
+        ("POST", "/api/users"),
+        ("GET", "/api/views/popular"),
+    ):
+        answer = requests.request(method, f"{gateway}{path}", json={}, timeout=15)
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.json() == {"errors": {"body": ["service unavailable, retry shortly"]}}
