@@ -85,7 +85,16 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "imagePullSecrets": [{"name": "registry-credentials"}],
             "storageClass": "fast-ssd",
             "commonLabels": {"team": "newsroom", "cost-center": "cms"},
-            "networkPolicy": {"dnsPort": 5353},
+            "networkPolicy": {
+                "dnsPort": 5353,
+                "dnsPeers": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "openshift-dns"}
+                        }
+                    }
+                ],
+            },
         },
         "users": {
             "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "kps"}}},
@@ -93,6 +102,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "database": {"pooler": {"enabled": True}},
             "api": {
                 "podLabels": {"sidecar.istio.io/inject": "false"},
+                "podAnnotations": {"prometheus.io/scrape-slow": "true"},
                 "priorityClassName": "newsroom-critical",
                 "livenessProbe": {"timeoutSeconds": 5, "failureThreshold": 6},
             },
@@ -105,6 +115,10 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
                 "nodeSelector": {"node-role.example.com/batch": "true"},
                 "tolerations": [{"key": "batch", "operator": "Exists", "effect": "NoSchedule"}],
                 "extraEnv": [{"name": "ARTICLES_DB_STATEMENT_TIMEOUT_MS", "value": "600000"}],
+                "resources": {
+                    "requests": {"cpu": "50m", "memory": "96Mi"},
+                    "limits": {"cpu": "1", "memory": "192Mi"},
+                },
             },
         },
         "views": {

@@ -224,6 +224,9 @@ def test_workload_knobs_render_where_they_belong(rendered: dict[str, Objects]) -
     deployments = by_name(objects, "Deployment")
     users = deployments["newsroom-users"]
     assert users["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    assert users["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape-slow"] == (
+        "true"
+    )
     assert pod_spec(users)["priorityClassName"] == "newsroom-critical"
     (api,) = containers(users)
     assert api["livenessProbe"]["timeoutSeconds"] == 5
@@ -243,9 +246,13 @@ def test_workload_knobs_render_where_they_belong(rendered: dict[str, Objects]) -
     assert "newsroom-views-consumer" not in accounts
     for name in ("newsroom-views", "newsroom-views-consumer"):
         assert pod_spec(deployments[name])["serviceAccountName"] == "newsroom-views"
+    openshift_dns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "openshift-dns"}}
+    }
     for policy in of_kind(objects, "NetworkPolicy"):
         dns = policy["spec"]["egress"][0]
         assert {p["port"] for p in dns["ports"]} == {5353}, policy["metadata"]["name"]
+        assert dns["to"] == [openshift_dns], policy["metadata"]["name"]
 
 
 def test_hook_jobs_honour_scheduling_env_and_annotations(rendered: dict[str, Objects]) -> None:
@@ -259,6 +266,10 @@ def test_hook_jobs_honour_scheduling_env_and_annotations(rendered: dict[str, Obj
         assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
         (container,) = containers(job)
         assert env_of(container)["ARTICLES_DB_STATEMENT_TIMEOUT_MS"]["value"] == "600000"
+        assert container["resources"] == {
+            "requests": {"cpu": "50m", "memory": "96Mi"},
+            "limits": {"cpu": "1", "memory": "192Mi"},
+        }
         assert is_hook(job)
 
 
