@@ -391,16 +391,24 @@ def test_network_policies_are_enforced() -> None:
 
 
 @pytest.mark.timeout(900)
-def test_a_misspelt_value_fails_on_the_schema_and_changes_nothing(cluster: Cluster) -> None:
+@pytest.mark.parametrize(
+    ("flag", "named"),
+    [
+        ("--set=articles.api.replcas=3", "replcas"),  # a misspelt key
+        ("--set-string=articles.api.preStopSleepSeconds=15s", "preStopSleepSeconds"),  # a type
+    ],
+    ids=["misspelt", "mistyped"],
+)
+def test_a_wrong_value_fails_on_the_schema_and_changes_nothing(
+    cluster: Cluster, flag: str, named: str
+) -> None:
     before = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     result = run(
-        helm_install_command(
-            helm_path(), cluster.layout.kubeconfig, *image_flags(), "--set=articles.api.replcas=3"
-        ),
+        helm_install_command(helm_path(), cluster.layout.kubeconfig, *image_flags(), flag),
         timeout=300,
     )
     assert result.returncode != 0
-    assert "replcas" in result.stderr
+    assert named in result.stderr
     assert "schema" in result.stderr.lower()
     after = json.loads(helm(cluster, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"))
     assert after["version"] == before["version"]
