@@ -91,7 +91,7 @@ IMPORTS = (
     "sqlalchemy.dialects.postgresql.psycopg2",
     "kafka",
     "jwt",
-    "requests",
+    "urllib3",
     "prometheus_client",
     "opentelemetry.sdk.trace",
     "gunicorn.workers.gthread",
