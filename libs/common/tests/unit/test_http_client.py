@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +10,7 @@ import pytest
 
 from newsroom_common.errors import Unavailable
 from newsroom_common.http_client import CircuitBreaker, ServiceClient
+from newsroom_devstack.net import LOOPBACK, free_port
 
 
 class _Peer(BaseHTTPRequestHandler):
@@ -46,7 +46,7 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def peer() -> Iterator[_Server]:
-    server = _Server(("127.0.0.1", 0), _Peer)
+    server = _Server((LOOPBACK, 0), _Peer)
     server.seen, server.script = [], [(200, "{}")]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -57,8 +57,7 @@ def peer() -> Iterator[_Server]:
 
 
 def _url(server: _Server) -> str:
-    host, port = server.server_address[:2]
-    return f"http://{host!s}:{port}"
+    return f"http://{LOOPBACK}:{server.server_address[1]}"
 
 
 def test_get_json_gives_the_status_and_the_parsed_body(peer: _Server) -> None:
@@ -87,11 +86,8 @@ def test_a_post_is_not_retried_and_a_5xx_is_unavailable(peer: _Server) -> None:
 
 
 def test_a_peer_that_is_down_is_unavailable_and_then_not_called_until_the_breaker_resets() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     breaker = CircuitBreaker(threshold=2, reset_after=60)
-    client = ServiceClient(f"http://127.0.0.1:{port}", retries=0, breaker=breaker)
+    client = ServiceClient(f"http://{LOOPBACK}:{free_port()}", retries=0, breaker=breaker)
     for _ in range(2):
         with pytest.raises(Unavailable, match="is unavailable") as refused:
             client.get_json("/x")
