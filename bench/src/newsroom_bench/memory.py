@@ -90,7 +90,7 @@ IMPORTS = (
     "sqlalchemy",
     "sqlalchemy.dialects.postgresql.psycopg2",
     "kafka",
-    "jwt",
+    "nacl.signing",
     "urllib3",
     "prometheus_client",
     "opentelemetry.sdk.trace",

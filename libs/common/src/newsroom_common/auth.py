@@ -1,25 +1,22 @@
 """JWT verification against the users service's public keys (JWKS), cached locally.
 
-Only EdDSA is accepted, so `alg: none` and HMAC-with-the-public-key tricks
-fail before any key is looked at.
+Only EdDSA is accepted (`newsroom_common.jws`), so `alg: none` and
+HMAC-with-the-public-key tricks fail before any key is looked at.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from newsroom_common import jws
+from newsroom_common.ed25519 import PublicKey
 from newsroom_common.errors import Unauthorized
 
-ALGORITHMS = ["EdDSA"]
 ISSUER = "newsroom-users"
 AUDIENCE = "newsroom"
 
@@ -60,19 +57,19 @@ class KeySet:
         self._fetch = fetch
         self._ttl = ttl
         self._min_refresh = min_refresh
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._keys: dict[str, PublicKey] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
     @classmethod
-    def static(cls, keys: Mapping[str, Ed25519PublicKey]) -> KeySet:
+    def static(cls, keys: Mapping[str, PublicKey]) -> KeySet:
         """A key set that never fetches (the users service verifies its own tokens)."""
         key_set = cls(lambda: {"keys": []}, ttl=float("inf"), min_refresh=float("inf"))
         key_set._keys = dict(keys)
         key_set._fetched_at = float("inf")
         return key_set
 
-    def get(self, kid: str) -> Ed25519PublicKey | None:
+    def get(self, kid: str) -> PublicKey | None:
         """The key for `kid`, refreshing the set when it is stale or the kid is new."""
         now = time.monotonic()
         key = self._keys.get(kid)
@@ -91,14 +88,13 @@ class KeySet:
             return self._keys.get(kid)
 
 
-def parse_jwks(document: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
+def parse_jwks(document: Mapping[str, Any]) -> dict[str, PublicKey]:
     """Ed25519 keys of a JWKS document by kid."""
-    keys: dict[str, Ed25519PublicKey] = {}
+    keys: dict[str, PublicKey] = {}
     for jwk in document.get("keys", []):
-        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and jwk.get("kid"):
-            key = jwt.PyJWK.from_json(json.dumps(jwk)).key
-            if isinstance(key, Ed25519PublicKey):
-                keys[jwk["kid"]] = key
+        key = jws.public_key_from_jwk(jwk)
+        if key is not None and isinstance(jwk.get("kid"), str) and jwk["kid"]:
+            keys[jwk["kid"]] = key
     return keys
 
 
@@ -143,37 +139,54 @@ class TokenVerifier:
 
     def _verify(self, token: str) -> tuple[Principal, _Verified]:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+            parsed = jws.parse(token)
+        except jws.MalformedToken:
             raise Unauthorized("invalid token") from None
-        if header.get("alg") not in ALGORITHMS:
-            raise Unauthorized("invalid token")
-        kid = header.get("kid")
+        kid = parsed.kid
         try:
-            key = self._keys.get(kid) if isinstance(kid, str) else None
+            key = self._keys.get(kid) if kid is not None else None
         except Exception:
             raise Unauthorized("cannot verify token now") from None
-        if key is None:
+        if key is None or not parsed.signed_by(key):
             raise Unauthorized("invalid token")
-        try:
-            claims = jwt.decode(
-                token,
-                key=key,
-                algorithms=ALGORITHMS,
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                leeway=self._leeway,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("token expired") from None
-        except jwt.PyJWTError:
-            raise Unauthorized("invalid token") from None
+        claims = parsed.claims
+        expires_at = self._check_claims(claims)
         sub, username = claims.get("sub"), claims.get("username")
         if not isinstance(sub, str) or not isinstance(username, str):
             raise Unauthorized("invalid token")
         principal = Principal(user_id=sub, username=username, token=token)
-        return principal, _Verified(principal, str(kid), key, float(claims["exp"]))
+        return principal, _Verified(principal, str(kid), key, expires_at)
+
+    def _check_claims(self, claims: dict[str, Any]) -> float:
+        """Issuer, audience and times (RFC 7519, 4.1) of a signed token; its expiry.
+
+        Required: `exp`, `iat`, `sub`, `iss`, `aud`. Times are NumericDate (numbers, not
+        booleans) and allowed `leeway` seconds of clock skew either way.
+        """
+        exp, iat = claims.get("exp"), claims.get("iat")
+        nbf = claims.get("nbf", iat)
+        if not (_is_number(exp) and _is_number(iat) and _is_number(nbf)):
+            raise Unauthorized("invalid token")
+        if claims.get("iss") != ISSUER or not _names_audience(claims.get("aud")):
+            raise Unauthorized("invalid token")
+        now = time.time()
+        if max(iat, nbf) > now + self._leeway:
+            raise Unauthorized("invalid token")  # issued in the future, or not valid yet
+        if exp <= now - self._leeway:
+            raise Unauthorized("token expired")
+        return float(exp)
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    """A JSON number (NumericDate); Python's bool is an int but JSON's is not a number."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _names_audience(aud: Any) -> bool:
+    """`aud` is Newsroom's audience, or a list of audiences holding it (RFC 7519, 4.1.3)."""
+    if isinstance(aud, str):
+        return aud == AUDIENCE
+    return isinstance(aud, list) and all(isinstance(a, str) for a in aud) and AUDIENCE in aud
 
 
 @dataclass(frozen=True)
@@ -182,5 +195,5 @@ class _Verified:
 
     principal: Principal
     kid: str
-    key: Ed25519PublicKey
+    key: PublicKey
     expires_at: float

@@ -11,6 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from newsroom_common import jws
 from newsroom_common.auth import (
     AUDIENCE,
     ISSUER,
@@ -19,10 +20,17 @@ from newsroom_common.auth import (
     parse_jwks,
     token_from_header,
 )
+from newsroom_common.ed25519 import PublicKey
 from newsroom_common.errors import Unauthorized
 
+# Tokens here are made by PyJWT on cryptography: a client's libraries, not the verifier's.
 KEY = Ed25519PrivateKey.generate()
 KID = "key-1"
+LATER = object()  # a minute after the test runs (not after it is collected)
+
+
+def public(key: Ed25519PrivateKey) -> PublicKey:
+    return PublicKey.from_raw(key.public_key().public_bytes_raw())
 
 
 def _sign(
@@ -41,13 +49,21 @@ def _sign(
     return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": kid})
 
 
+def _sign_without(claim: str) -> str:
+    now = int(time.time())
+    payload: dict[str, Any] = {"sub": "u1", "username": "alice", "iss": ISSUER, "aud": AUDIENCE}
+    payload |= {"iat": now, "exp": now + 60}
+    del payload[claim]
+    return jwt.encode(payload, KEY, algorithm="EdDSA", headers={"kid": KID})
+
+
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
 @pytest.fixture
 def verifier() -> TokenVerifier:
-    return TokenVerifier(KeySet.static({KID: KEY.public_key()}))
+    return TokenVerifier(KeySet.static({KID: public(KEY)}))
 
 
 def test_a_valid_token_names_its_user(verifier: TokenVerifier) -> None:
@@ -116,6 +132,42 @@ def test_wrong_audience_or_issuer_is_refused(verifier: TokenVerifier) -> None:
         verifier.verify(_sign({"iss": "someone-else"}))
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iat": LATER},
+        {"nbf": LATER},
+        {"exp": True},
+        {"exp": "tomorrow"},
+        {"aud": ["someone-else"]},
+        {"aud": 1},
+        {"sub": 7},
+    ],
+    ids=["issued-later", "not-yet-valid", "exp-bool", "exp-text", "aud-list", "aud-int", "sub-int"],
+)
+def test_claims_outside_the_policy_are_refused(
+    verifier: TokenVerifier, claims: dict[str, Any]
+) -> None:
+    now = int(time.time())
+    claims = {k: now + 60 if v is LATER else v for k, v in claims.items()}
+    with pytest.raises(Unauthorized, match="invalid token"):
+        verifier.verify(_sign(claims))
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "sub", "iss", "aud", "username"])
+def test_a_token_missing_a_required_claim_is_refused(verifier: TokenVerifier, claim: str) -> None:
+    with pytest.raises(Unauthorized, match="invalid token"):
+        verifier.verify(_sign_without(claim))
+
+
+def test_an_audience_list_naming_newsroom_and_clock_skew_within_the_leeway_pass(
+    verifier: TokenVerifier,
+) -> None:
+    now = int(time.time())
+    token = _sign({"aud": ["other", AUDIENCE], "iat": now + 3, "nbf": now + 3, "exp": now - 3})
+    assert verifier.verify(token).user_id == "u1"
+
+
 def test_garbage_is_refused(verifier: TokenVerifier) -> None:
     for token in ["", "garbage", "a.b.c", "...."]:
         with pytest.raises(Unauthorized):
@@ -143,6 +195,8 @@ def test_key_set_refetches_for_a_new_kid_but_not_too_often() -> None:
         return {
             "keys": [
                 {**json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(k.public_key())), "kid": kid}
+                if kid == KID
+                else jws.jwk(public(k), kid=kid)
                 for k, kid in zip(keys, kids, strict=False)
             ]
         }

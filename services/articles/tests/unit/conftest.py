@@ -16,7 +16,7 @@ from newsroom_articles.entrypoints.app import create_app
 from newsroom_common.auth import KeySet, TokenVerifier
 from newsroom_common.config import DatabaseUrl
 
-from .fakes import KEY, FakeDirectory, Fakes, FakeSink, FakeStore, FakeUnitOfWork
+from .fakes import PUBLIC, FakeDirectory, Fakes, FakeSink, FakeStore, FakeUnitOfWork
 
 
 @pytest.fixture
@@ -49,8 +49,8 @@ def app(fakes: Fakes) -> Iterator[Flask]:
         engine=sa.create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
         read_engine=sa.create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/x"),
         read_cache=ReadCache(),
-        keys=KeySet.static({"k1": KEY.public_key()}),
-        verifier=TokenVerifier(KeySet.static({"k1": KEY.public_key()})),
+        keys=KeySet.static({"k1": PUBLIC}),
+        verifier=TokenVerifier(KeySet.static({"k1": PUBLIC})),
         directory=fakes.directory,
         views=fakes.views,
     )

@@ -27,10 +27,13 @@ from newsroom_articles.domain.model import (
     utc_now,
 )
 from newsroom_common.auth import AUDIENCE, ISSUER, Principal
+from newsroom_common.ed25519 import PublicKey
 from newsroom_common.errors import Unavailable
 from newsroom_common.events import CloudEvent, Event
 
 KEY = Ed25519PrivateKey.generate()
+# The services' verifiers hold libsodium keys (newsroom_common.ed25519); tokens here are PyJWT's.
+PUBLIC = PublicKey.from_raw(KEY.public_key().public_bytes_raw())
 
 
 def token_for(user_id: str, username: str) -> str:

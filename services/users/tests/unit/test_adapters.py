@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from newsroom_common.auth import KeySet, TokenVerifier
 from newsroom_common.config import Secret, load_settings
+from newsroom_common.ed25519 import PrivateKey
 from newsroom_common.errors import Unauthorized
 from newsroom_users.adapters.passwords import OWASP_MEMORY_KIB, Argon2Hasher
 from newsroom_users.adapters.tokens import (
@@ -41,16 +42,20 @@ def test_argon2id_with_owasp_parameters() -> None:
 
 
 def test_issued_token_verifies_and_names_the_user() -> None:
-    keys = SigningKeys(private=Ed25519PrivateKey.generate())
+    keys = SigningKeys(private=PrivateKey.generate())
     token = JwtIssuer(keys, ttl_seconds=60).issue(ALICE)
     principal = TokenVerifier(KeySet.static(keys.public_keys())).verify(token)
     assert (principal.user_id, principal.username) == (ALICE.id, "alice")
     assert jwt.get_unverified_header(token)["kid"] == keys.kid
     assert keys.jwks()["keys"][0]["kid"] == keys.kid
+    # What a client library makes of it: PyJWT with the key from the JWKS document.
+    public = jwt.PyJWK.from_dict(keys.jwks()["keys"][0]).key
+    claims = jwt.decode(token, public, algorithms=["EdDSA"], audience="newsroom")
+    assert (claims["sub"], claims["iss"]) == (ALICE.id, "newsroom-users")
 
 
 def test_a_rotated_key_keeps_old_tokens_valid() -> None:
-    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    old, new = PrivateKey.generate(), PrivateKey.generate()
     old_token = JwtIssuer(SigningKeys(private=old), ttl_seconds=60).issue(ALICE)
     rotated = SigningKeys(private=new, previous=[old.public_key()])
     assert TokenVerifier(KeySet.static(rotated.public_keys())).verify(old_token)
@@ -83,6 +88,10 @@ def _pem(key: Ed25519PrivateKey, *, public: bool) -> bytes:
     )
 
 
+def _ours(key: Ed25519PrivateKey) -> PrivateKey:
+    return PrivateKey.from_pem(_pem(key, public=False))
+
+
 def _settings(tmp_path: Path, **environ: str) -> UsersSettings:
     return load_settings(
         UsersSettings,
@@ -95,8 +104,11 @@ def test_a_rotation_through_mounted_files_keeps_old_tokens_valid(tmp_path: Path)
     # What the chart mounts after two rotations: the new signing key, and a directory with
     # one public key file per earlier key (a projected volume, with Kubernetes' own
     # dot-entries beside them).
+    # Keys as cryptography (and openssl, and Helm) write them.
     oldest, old, new = (Ed25519PrivateKey.generate() for _ in range(3))
-    tokens = [JwtIssuer(SigningKeys(private=k), ttl_seconds=60).issue(ALICE) for k in (oldest, old)]
+    tokens = [
+        JwtIssuer(SigningKeys(private=_ours(k)), ttl_seconds=60).issue(ALICE) for k in (oldest, old)
+    ]
     (tmp_path / "private-key.pem").write_bytes(_pem(new, public=False))
     previous = tmp_path / "jwt-previous"
     (previous / "..2026_12_05_21_00_00.1").mkdir(parents=True)
@@ -110,7 +122,7 @@ def test_a_rotation_through_mounted_files_keeps_old_tokens_valid(tmp_path: Path)
             USERS_JWT_PREVIOUS_PUBLIC_KEYS_FILE=str(previous),
         )
     )
-    assert keys.kid == SigningKeys(private=new).kid
+    assert keys.kid == SigningKeys(private=_ours(new)).kid
     verifier = TokenVerifier(KeySet.static(keys.public_keys()))
     for token in tokens:
         assert verifier.verify(token).username == "alice"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import os
@@ -12,62 +11,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
+from newsroom_common import jws
 from newsroom_common.auth import AUDIENCE, ISSUER
+from newsroom_common.ed25519 import PrivateKey, PublicKey, public_keys_from_pem
 from newsroom_users.config import UsersSettings
 from newsroom_users.domain.model import User
 
 log = logging.getLogger(__name__)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _raw(public: Ed25519PublicKey) -> bytes:
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_id(public: Ed25519PublicKey) -> str:
+def key_id(public: PublicKey) -> str:
     """A stable kid: the RFC 7638 thumbprint of the public key."""
-    canonical = f'{{"crv":"Ed25519","kty":"OKP","x":"{_b64(_raw(public))}"}}'
-    return _b64(hashlib.sha256(canonical.encode()).digest())
-
-
-def jwk(public: Ed25519PublicKey) -> dict[str, str]:
-    """The public key as a JWK."""
-    return {
-        "kty": "OKP",
-        "crv": "Ed25519",
-        "x": _b64(_raw(public)),
-        "kid": key_id(public),
-        "alg": "EdDSA",
-        "use": "sig",
-    }
+    canonical = f'{{"crv":"Ed25519","kty":"OKP","x":"{jws.b64url(public.raw)}"}}'
+    return jws.b64url(hashlib.sha256(canonical.encode()).digest())
 
 
 @dataclass(frozen=True)
 class SigningKeys:
     """The current signing key and the public keys still accepted."""
 
-    private: Ed25519PrivateKey
-    previous: Sequence[Ed25519PublicKey] = ()
+    private: PrivateKey
+    previous: Sequence[PublicKey] = ()
 
     @property
     def kid(self) -> str:
         return key_id(self.private.public_key())
 
-    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+    def public_keys(self) -> dict[str, PublicKey]:
         """Every accepted public key by kid, current first."""
         keys = [self.private.public_key(), *self.previous]
         return {key_id(k): k for k in keys}
 
     def jwks(self) -> dict[str, Any]:
         """The document served at /.well-known/jwks.json."""
-        return {"keys": [jwk(k) for k in self.public_keys().values()]}
+        return {"keys": [jws.jwk(k, kid=kid) for kid, k in self.public_keys().items()]}
 
 
 def load_signing_keys(settings: UsersSettings) -> SigningKeys:
@@ -78,16 +55,17 @@ def load_signing_keys(settings: UsersSettings) -> SigningKeys:
         pem = Path(settings.jwt_private_key_file).read_bytes()
     else:
         pem = _development_key(Path(settings.dev_key_path))
-    private = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(private, Ed25519PrivateKey):
-        raise ValueError("the JWT signing key must be an Ed25519 private key")
-    previous: list[Ed25519PublicKey] = []
+    try:
+        private = PrivateKey.from_pem(pem)
+    except ValueError as error:
+        raise ValueError(f"the JWT signing key: {error}") from None
+    previous: list[PublicKey] = []
     if settings.jwt_previous_public_keys_file:
         previous = previous_public_keys(Path(settings.jwt_previous_public_keys_file))
     return SigningKeys(private=private, previous=previous)
 
 
-def previous_public_keys(path: Path) -> list[Ed25519PublicKey]:
+def previous_public_keys(path: Path) -> list[PublicKey]:
     """The Ed25519 public keys (PEM) in a file, or in every file of a directory.
 
     A directory is what the chart mounts: one file per retired key, each from its own
@@ -99,15 +77,9 @@ def previous_public_keys(path: Path) -> list[Ed25519PublicKey]:
         files = sorted(f for f in path.iterdir() if not f.name.startswith(".") and f.is_file())
     else:
         files = [path]
-    keys: list[Ed25519PublicKey] = []
+    keys: list[PublicKey] = []
     for file in files:
-        found = [
-            key
-            for block in file.read_bytes().split(b"-----END PUBLIC KEY-----")
-            if b"-----BEGIN PUBLIC KEY-----" in block
-            for key in [serialization.load_pem_public_key(block + b"-----END PUBLIC KEY-----\n")]
-            if isinstance(key, Ed25519PublicKey)
-        ]
+        found = public_keys_from_pem(file.read_bytes())
         if not found:
             raise ValueError(f"{file} holds no Ed25519 public key (PEM, BEGIN PUBLIC KEY)")
         keys += found
@@ -117,11 +89,7 @@ def previous_public_keys(path: Path) -> list[Ed25519PublicKey]:
 def _development_key(path: Path) -> bytes:
     """Read or create (exclusively, so all workers agree) a key for local development."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    pem = PrivateKey.generate().to_pem()
     # Write aside, then link into place: atomic, so every worker reads the same whole key.
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_bytes(pem)
@@ -155,6 +123,4 @@ class JwtIssuer:
             "iat": now,
             "exp": now + self._ttl,
         }
-        return jwt.encode(
-            claims, self._keys.private, algorithm="EdDSA", headers={"kid": self._keys.kid}
-        )
+        return jws.encode(claims, self._keys.private, kid=self._keys.kid)
