@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from pathlib import Path
 
 import pytest
 
@@ -178,6 +179,27 @@ def test_profiles_count_busy_samples_only() -> None:
     assert busy == 4
     assert own[0] == ("do_execute (sqlalchemy/engine/default.py)", 0.75)
     assert newsroom == [("list_articles (newsroom_articles/service_layer/articles.py)", 1.0)]
+
+
+def test_a_gil_profile_asks_py_spy_for_gil_samples_and_says_so(tmp_path: Path) -> None:
+    from newsroom_bench import profiles
+    from newsroom_bench.cli import Profiler
+
+    profiler = Profiler(tmp_path, {"articles-api": os.getpid()}, ["list-auth"], gil=True)
+    scenario = Scenario("list-auth", "GET", ["/"])
+    process = profiler.record(scenario, seconds=1)
+    assert process is not None
+    process.wait(timeout=30)
+    argv = list(process.args)  # type: ignore[arg-type]
+    assert "--gil" in argv
+    assert str(tmp_path / "profile-list-auth.gil.txt") in argv
+    (tmp_path / "profile-list-auth.gil.txt").write_text(
+        'process 1:"gunicorn";thread (0x1);handle (gunicorn/workers/gthread.py:10) 7\n'
+    )
+
+    text = profiles.markdown(tmp_path)
+
+    assert "### list-auth (7 samples holding the GIL)" in text
 
 
 def test_the_import_floor_is_measured_in_a_fresh_interpreter_and_reported() -> None:

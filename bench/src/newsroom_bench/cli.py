@@ -174,9 +174,13 @@ def probe_slugs(dataset: seed.Dataset) -> list[str]:
 class Profiler:
     """py-spy on the articles API workers while a chosen scenario runs (--profile)."""
 
-    def __init__(self, folder: Path, processes: dict[str, int], wanted: Sequence[str]) -> None:
+    def __init__(
+        self, folder: Path, processes: dict[str, int], wanted: Sequence[str], *, gil: bool = False
+    ) -> None:
         self.folder = folder
         self.wanted = set(wanted)
+        # Only samples of threads holding the GIL: Python's CPU, without the waits.
+        self.gil = gil
         self.pids = {
             name: pid for name, pid in processes.items() if name.endswith("-api") or "-api-" in name
         }
@@ -190,11 +194,11 @@ class Profiler:
         pid = self.pids.get(f"{service}-api")
         if pid is None:
             return None
-        output = self.folder / f"profile-{scenario.name}.txt"
+        output = self.folder / f"profile-{scenario.name}{'.gil' if self.gil else ''}.txt"
         argv = [
             str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
             "--duration", str(max(1, round(seconds - 1))), "--format", "raw",
-            "--output", str(output),
+            "--output", str(output), *(["--gil"] if self.gil else []),
         ]  # fmt: skip
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -288,7 +292,7 @@ def run(args: argparse.Namespace) -> report.Results:
         }
         folder = out / "profiles"
         folder.mkdir(parents=True, exist_ok=True)
-        profiler = Profiler(folder, target.processes, args.profile)
+        profiler = Profiler(folder, target.processes, args.profile, gil=args.profile_gil)
         client = seed.Client(target.gateway_url)
         for name, scenario in scenarios(dataset).items():
             if args.only and scenario.name not in args.only:
@@ -503,6 +507,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         nargs="*",
         default=[],
         help="py-spy the APIs during these scenarios (list-auth, single, create, login, all...)",
+    )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="profile only threads holding the GIL (Python's CPU time, no waits)",
     )
     parser.add_argument(
         "--worker-class",

@@ -65,7 +65,10 @@ def markdown(folder: Path) -> str:
         if not busy:
             continue
         scenario = path.stem.removeprefix("profile-")
-        lines += ["", f"### {scenario} ({busy:,} busy samples of the API's workers)", ""]
+        samples = "busy samples of the API's workers"
+        if scenario.endswith(".gil"):  # --profile-gil: Python's CPU only, no waits
+            scenario, samples = scenario.removesuffix(".gil"), "samples holding the GIL"
+        lines += ["", f"### {scenario} ({busy:,} {samples})", ""]
         lines += ["| own time | frame |", "|---|---|"]
         lines += [f"| {share:.0%} | `{frame}` |" for frame, share in own]
         lines += ["", "| total time | newsroom frame |", "|---|---|"]
@@ -76,6 +79,7 @@ def markdown(folder: Path) -> str:
         "## Profiles (py-spy, the API's gunicorn workers during the run, busy samples only)",
         "",
         "Time waiting on PostgreSQL shows as `do_execute`, `do_rollback` and `do_commit`; time",
-        "sending to Nginx as gunicorn's `write`.",
+        "sending to Nginx as gunicorn's `write`. With `--profile-gil`, only samples of threads",
+        "holding the GIL count: the workers' Python CPU time, waits left out.",
     ]
     return "\n".join(head + lines) + "\n"
