@@ -34,6 +34,10 @@ class Reader:
             group_id=group,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            # A group that joins while the fresh stack's topic has no partition metadata yet
+            # is assigned nothing; kafka-python looks again only at its next metadata refresh
+            # (5 minutes by default) and then rejoins. CI run 25 waited out its 60 s on that.
+            metadata_max_age_ms=1000,
         )
 
     def catch_up(self) -> None:
