@@ -194,7 +194,8 @@ class Profiler:
         pid = self.pids.get(f"{service}-api")
         if pid is None:
             return None
-        output = self.folder / f"profile-{scenario.name}{'.gil' if self.gil else ''}.txt"
+        suffix = profiles.GIL_SUFFIX if self.gil else ""
+        output = self.folder / f"profile-{scenario.name}{suffix}.txt"
         argv = [
             str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
             "--duration", str(max(1, round(seconds - 1))), "--format", "raw",

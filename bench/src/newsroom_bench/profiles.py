@@ -16,6 +16,8 @@ _IDLE = (
     "_worker (concurrent",
     "sleep ",
 )
+# Marks the profile files of `--profile-gil` runs (profile-<scenario>.gil.txt).
+GIL_SUFFIX = ".gil"
 _LOCATION = re.compile(r" \((?P<file>[^()]*):\d+\)$")
 
 
@@ -66,8 +68,8 @@ def markdown(folder: Path) -> str:
             continue
         scenario = path.stem.removeprefix("profile-")
         samples = "busy samples of the API's workers"
-        if scenario.endswith(".gil"):  # --profile-gil: Python's CPU only, no waits
-            scenario, samples = scenario.removesuffix(".gil"), "samples holding the GIL"
+        if scenario.endswith(GIL_SUFFIX):  # --profile-gil: Python's CPU only, no waits
+            scenario, samples = scenario.removesuffix(GIL_SUFFIX), "samples holding the GIL"
         lines += ["", f"### {scenario} ({busy:,} {samples})", ""]
         lines += ["| own time | frame |", "|---|---|"]
         lines += [f"| {share:.0%} | `{frame}` |" for frame, share in own]

@@ -147,7 +147,7 @@ class TokenVerifier:
             key = self._keys.get(kid) if kid is not None else None
         except Exception:
             raise Unauthorized("cannot verify token now") from None
-        if key is None or not parsed.signed_by(key):
+        if kid is None or key is None or not parsed.signed_by(key):
             raise Unauthorized("invalid token")
         claims = parsed.claims
         expires_at = self._check_claims(claims)
@@ -155,7 +155,7 @@ class TokenVerifier:
         if not isinstance(sub, str) or not isinstance(username, str):
             raise Unauthorized("invalid token")
         principal = Principal(user_id=sub, username=username, token=token)
-        return principal, _Verified(principal, str(kid), key, expires_at)
+        return principal, _Verified(principal, kid, key, expires_at)
 
     def _check_claims(self, claims: dict[str, Any]) -> float:
         """Issuer, audience and times (RFC 7519, 4.1) of a signed token; its expiry.

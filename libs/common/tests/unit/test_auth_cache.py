@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from newsroom_common import jws
 from newsroom_common.auth import AUDIENCE, ISSUER, KeySet, TokenVerifier
-from newsroom_common.ed25519 import PublicKey
+from newsroom_common.ed25519 import PrivateKey, PublicKey
 from newsroom_common.errors import Unauthorized
 
 KEY = Ed25519PrivateKey.generate()
@@ -70,9 +70,7 @@ def test_a_cached_token_is_refused_once_its_key_is_rotated_out() -> None:
     token = sign()
     verifier.verify(token)
 
-    keys._keys = {
-        "key-2": PublicKey.from_raw(Ed25519PrivateKey.generate().public_key().public_bytes_raw())
-    }
+    keys._keys = {"key-2": PrivateKey.generate().public_key()}
 
     with pytest.raises(Unauthorized):
         verifier.verify(token)

@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ class SigningKeys:
     private: PrivateKey
     previous: Sequence[PublicKey] = ()
 
-    @property
+    @cached_property
     def kid(self) -> str:
+        # Derived once: every issued token names it.
         return key_id(self.private.public_key())
 
     def public_keys(self) -> dict[str, PublicKey]:
