@@ -7,6 +7,7 @@ a service's CLI builds its relay or its consumer runners and hands them here.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -39,6 +40,7 @@ def run_outbox_relay(*, service: str, settings: ServiceSettings, outbox: sa.Tabl
         outbox=outbox,
         producer_factory=lambda: create_producer(settings.kafka_bootstrap_servers, client_id=name),
     )
+    freeze_startup_heap()
     serve_probes(
         settings.worker_http_port,
         live=lambda: True,
@@ -100,6 +102,18 @@ class ConsumerMember:
         }
 
 
+def freeze_startup_heap() -> None:
+    """Collect once, then keep what survives (modules, engines, settings) out of later scans.
+
+    A worker allocates a few short-lived objects per record; each of the collector's full
+    scans then walked every object the imports left (SQLAlchemy, kafka-python, ...): in
+    `make bench-views`, 0.65-0.71 s of a 3.4-3.6 s round of 50,000 views, 0.02-0.04 s once
+    frozen. What is frozen is never freed; at startup all of it lives as long as the process.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 # Everything after SIGTERM (members leaving their groups, the probes closing) must fit in the
 # pod's grace period, 30 s unless a chart says otherwise, with room for the interpreter's exit.
 STOP_TIMEOUT_S = 20.0
@@ -127,6 +141,7 @@ def run_consumers(
     # The runners' engines were built already: their SQL is instrumented once tracing starts.
     telemetry.init_worker_tracing(name)
     stop = StopFlag().install()
+    freeze_startup_heap()
     members = [ConsumerMember(runner) for runner in runners]
 
     def ready() -> tuple[bool, dict[str, object]]:

@@ -6,11 +6,13 @@ One member (group `<topic>.g`) per TOPIC; each applies events to SCHEMA.effects.
   failing-housekeeping  the first housekeeping round raises
   crash               the dead-letter producer cannot be built: a poison event kills its member
   hang                an event with data {"hang": true} blocks its member (it ignores the stop)
-Each housekeeping round prints `housekeeping round=N main_thread=B connected=B`.
+Each housekeeping round prints `housekeeping round=N main_thread=B connected=B frozen=N`
+(frozen: the objects the collector no longer scans, `gc.get_freeze_count()`).
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -82,7 +84,8 @@ def main() -> int:
         sys.stdout.write(
             f"housekeeping round={rounds} "
             f"main_thread={threading.current_thread() is threading.main_thread()} "
-            f"connected={any(r.connected for r in runners)}\n"
+            f"connected={any(r.connected for r in runners)} "
+            f"frozen={gc.get_freeze_count()}\n"
         )
         sys.stdout.flush()
         if mode == "failing-housekeeping" and rounds == 1:
