@@ -68,6 +68,43 @@ def test_count_skips_buckets_past_retention_but_keeps_the_total() -> None:
     assert increments.hours == {("a", hour_of(two_days)): 1}
 
 
+def test_count_buckets_each_view_where_minute_of_and_hour_of_put_it() -> None:
+    paris, kolkata = dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=5.5))
+    moments = [
+        NOW,
+        NOW.replace(second=59, microsecond=999999),
+        NOW.replace(minute=0, second=0, microsecond=0),
+        (NOW - HOUR).replace(minute=59, second=59, microsecond=999999),
+        NOW.astimezone(paris).replace(second=0, microsecond=0),
+        NOW.astimezone(kolkata) - 90 * MINUTE,
+        # Exactly at the oldest bucket still kept, and just before it.
+        minute_of(NOW - RETENTION.minutes),
+        minute_of(NOW - RETENTION.minutes) - dt.timedelta(microseconds=1),
+        hour_of(NOW - RETENTION.hours),
+        hour_of(NOW - RETENTION.hours) - dt.timedelta(microseconds=1),
+    ]
+    views = [_view(f"a{n}", at) for n, at in enumerate(moments)]
+    oldest_minute = minute_of(NOW - RETENTION.minutes)
+    oldest_hour = hour_of(NOW - RETENTION.hours)
+
+    increments = count(views, now=NOW, retention=RETENTION)
+
+    assert increments.minutes == {
+        (v.article_id, minute_of(v.viewed_at)): 1
+        for v in views
+        if minute_of(v.viewed_at) >= oldest_minute
+    }
+    assert increments.hours == {
+        (v.article_id, hour_of(v.viewed_at)): 1
+        for v in views
+        if hour_of(v.viewed_at) >= oldest_hour
+    }
+    assert all(b.tzinfo == dt.UTC for _, b in [*increments.minutes, *increments.hours])
+    # The first seven within the minutes kept, all but the last within the hours kept.
+    assert len(increments.minutes) == 7
+    assert len(increments.hours) == 9
+
+
 def test_windows_end_at_the_current_bucket() -> None:
     assert span(Window.HOUR, now=NOW).minutes_from == minute_of(NOW) - 59 * MINUTE
     day = span(Window.DAY, now=NOW)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -96,20 +97,40 @@ class Retention:
 
 def count(views: Iterable[View], *, now: dt.datetime, retention: Retention) -> Increments:
     """Sum views per article and bucket; buckets past their retention are never read, so skipped."""
-    minutes: Counter[tuple[str, dt.datetime]] = Counter()
-    hours: Counter[tuple[str, dt.datetime]] = Counter()
+    # Buckets are summed as UTC epoch seconds and each distinct one becomes a datetime once,
+    # at the end: two datetimes built per view (minute_of, hour_of) cost more than all the
+    # rest of the sum (make bench-views: 3.5 us of a view's ~46 us of CPU).
+    minutes: Counter[tuple[str, int]] = Counter()
+    hours: Counter[tuple[str, int]] = Counter()
     totals: Counter[str] = Counter()
-    oldest_minute = minute_of(now - retention.minutes)
-    oldest_hour = hour_of(now - retention.hours)
+    oldest_minute = _epoch_second(minute_of(now - retention.minutes))
+    oldest_hour = _epoch_second(hour_of(now - retention.hours))
     for view in views:
-        totals[view.article_id] += 1
-        minute = minute_of(view.viewed_at)
+        article = view.article_id
+        totals[article] += 1
+        second = math.floor(view.viewed_at.timestamp())
+        minute = second - second % 60
         if minute >= oldest_minute:
-            minutes[(view.article_id, minute)] += 1
-        hour = hour_of(view.viewed_at)
+            minutes[(article, minute)] += 1
+        hour = second - second % 3600
         if hour >= oldest_hour:
-            hours[(view.article_id, hour)] += 1
-    return Increments(minutes=dict(minutes), hours=dict(hours), totals=dict(totals))
+            hours[(article, hour)] += 1
+    bucket: dict[int, dt.datetime] = {}
+
+    def start(second: int) -> dt.datetime:
+        if (moment := bucket.get(second)) is None:
+            moment = bucket[second] = dt.datetime.fromtimestamp(second, dt.UTC)
+        return moment
+
+    return Increments(
+        minutes={(article, start(m)): n for (article, m), n in minutes.items()},
+        hours={(article, start(h)): n for (article, h), n in hours.items()},
+        totals=dict(totals),
+    )
+
+
+def _epoch_second(moment: dt.datetime) -> int:
+    return math.floor(moment.timestamp())
 
 
 @dataclasses.dataclass(frozen=True)
