@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +17,9 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from newsroom_common.consumer import ConsumerRunner
 from newsroom_common.events import CloudEvent
+from newsroom_common.worker import StopFlag
 from newsroom_devstack.testing import eventually
 
 from .outage import Outage
@@ -139,6 +142,95 @@ def test_killed_mid_batch_and_restarted_applies_each_event_once(
         _stop(child)
     distinct, total = _applied(engine, schema)
     assert (distinct, total) == (len(events), len(events))
+
+
+def test_the_next_batch_is_polled_while_one_is_applied_and_offsets_wait_for_its_commit(
+    kafka: Any, topic: str, schema_tables: Any
+) -> None:
+    engine, schema, _, processed = schema_tables
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    events = [_event(i) for i in range(60)]
+    _produce(kafka.bootstrap_servers, topic, events)
+    first_held, release = threading.Event(), threading.Event()
+    applied: list[tuple[str, str, int]] = []  # (thread, subject, seq), in the order applied
+
+    def handle(conn: sa.Connection, batch: Any) -> None:
+        for event in batch:
+            applied.append((threading.current_thread().name, event.subject, event.data["seq"]))
+            conn.execute(
+                sa.text(f"INSERT INTO {schema}.effects (event_id, applied) VALUES (:id, 1)"),
+                {"id": event.id},
+            )
+        if not first_held.is_set():
+            # The first batch's transaction stays open until the test has seen the next poll.
+            first_held.set()
+            assert release.wait(60), "the test never released the first batch"
+
+    runner = ConsumerRunner(
+        engine=engine,
+        processed_events=processed,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=group,
+        topics=[topic],
+        handler=handle,
+        dead_letter_topic=f"{topic}.dlt",
+        producer_factory=lambda: KafkaProducer(bootstrap_servers=kafka.bootstrap_servers),
+        max_batch=20,
+        lag_refresh_s=60.0,
+    )
+    runner.start()
+    assert runner.consumer is not None
+    # The real consumer's poll, counted: the records polled before the first batch could
+    # commit (it cannot before `release`).
+    polled_before_release: list[int] = []
+    poll = runner.consumer.poll
+
+    def counted_poll(**kwargs: Any) -> Any:
+        records = poll(**kwargs)
+        if not release.is_set():
+            polled_before_release.append(sum(len(batch) for batch in records.values()))
+        return records
+
+    runner.consumer.poll = counted_poll
+    stop = StopFlag()
+    member = threading.Thread(target=runner.run, args=(stop,), name="member")
+    member.start()
+    try:
+        assert first_held.wait(60), "no first batch within 60 s"
+        first_batch = len(applied)
+        eventually(
+            lambda: sum(polled_before_release) > first_batch,
+            timeout=30,
+            interval=0.05,
+            what="the next batch polled while the first one is applied",
+        )
+        # Nothing of the open transaction is visible, and no offset moved past it.
+        assert _applied(engine, schema) == (0, 0)
+        assert _committed(kafka.bootstrap_servers, group, topic) == 0
+        release.set()
+        eventually(
+            lambda: _applied(engine, schema) == (60, 60),
+            timeout=60,
+            interval=0.1,
+            what="every event applied once",
+        )
+        eventually(
+            lambda: _committed(kafka.bootstrap_servers, group, topic) == 60,
+            timeout=30,
+            interval=0.1,
+            what="offsets committed to the end",
+        )
+    finally:
+        release.set()
+        stop.set()
+        member.join(timeout=30)
+    assert not member.is_alive()
+    # Applied on the member's applier thread, never the polling one; per key (per partition)
+    # in the order produced, batch after batch.
+    assert {thread for thread, _, _ in applied} == {f"{group}-apply_0"}
+    for subject in {s for _, s, _ in applied}:
+        seqs = [seq for _, s, seq in applied if s == subject]
+        assert seqs == sorted(seqs), f"{subject} applied out of order: {seqs}"
 
 
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
