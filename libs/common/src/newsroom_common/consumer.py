@@ -7,8 +7,8 @@ crash anywhere replays the batch, and the replay changes nothing.
 
 Batches are pipelined one deep: a batch's transaction runs on the member's applier
 thread while the member polls and decodes the next one, so the database's time and
-Kafka's overlap instead of adding up (make bench-views: about 12% more views a
-second). Batches are still applied one at a time, in the order they were polled, and
+Kafka's overlap instead of adding up (make bench-views: 16% more views a second,
+docs/benchmark). Batches are still applied one at a time, in the order they were polled, and
 a batch's offsets are committed, by the polling thread (the Kafka consumer is not
 shared), only once its transaction has committed.
 
