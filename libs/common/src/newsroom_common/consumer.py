@@ -470,11 +470,11 @@ class ConsumerRunner:
         # Only partitions still ours: one lost in a rebalance while its batch was applied is
         # replayed by its new owner (dedup absorbs it), whose commits ours must not undo.
         owned = self.consumer.assignment()
-        offsets = {
-            tp: OffsetAndMetadata(o + 1, "", -1)
-            for tp, o in ((TopicPartition(*k), o) for k, o in last.items())
-            if tp in owned
-        }
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for (topic, partition), offset in last.items():
+            tp = TopicPartition(topic, partition)
+            if tp in owned:
+                offsets[tp] = OffsetAndMetadata(offset + 1, "", -1)
         if not offsets:
             return
         self._committing.update(offsets)
@@ -484,13 +484,13 @@ class ConsumerRunner:
             log.warning("offset commit failed: %s", exc)
 
     def _commit_latest(self) -> None:
-        """Commit the latest offsets of the partitions still owned and wait for it (closing)."""
+        """Commit the latest offsets once more and wait for it (closing).
+
+        `_committing` holds only partitions still owned: a commit adds only those, and the
+        rebalance listener drops the ones revoked.
+        """
         assert self.consumer is not None
-        if not self._committing:
-            return
-        owned = self.consumer.assignment()
-        offsets = {tp: o for tp, o in self._committing.items() if tp in owned}
-        self._committing.clear()
+        offsets, self._committing = self._committing, {}
         if not offsets:
             return
         try:

@@ -102,6 +102,16 @@ def _committed(bootstrap: str, group: str, topic: str) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic)
 
 
+def _wait_committed(bootstrap: str, group: str, topic: str, offsets: int) -> None:
+    """Wait until the group's offsets on `topic` add up to `offsets` (the end, in these tests)."""
+    eventually(
+        lambda: _committed(bootstrap, group, topic) == offsets,
+        timeout=30,
+        interval=0.1,
+        what="offsets committed to the end",
+    )
+
+
 def test_killed_mid_batch_and_restarted_applies_each_event_once(
     postgres: Any, kafka: Any, topic: str, schema_tables: Any, tmp_path: Path
 ) -> None:
@@ -132,12 +142,7 @@ def test_killed_mid_batch_and_restarted_applies_each_event_once(
             interval=0.1,
             what="every event",
         )
-        eventually(
-            lambda: _committed(kafka.bootstrap_servers, group, topic) == 2 * len(events),
-            timeout=30,
-            interval=0.1,
-            what="offsets committed to the end",
-        )
+        _wait_committed(kafka.bootstrap_servers, group, topic, 2 * len(events))
     finally:
         _stop(child)
     distinct, total = _applied(engine, schema)
@@ -214,12 +219,7 @@ def test_the_next_batch_is_polled_while_one_is_applied_and_offsets_wait_for_its_
             interval=0.1,
             what="every event applied once",
         )
-        eventually(
-            lambda: _committed(kafka.bootstrap_servers, group, topic) == 60,
-            timeout=30,
-            interval=0.1,
-            what="offsets committed to the end",
-        )
+        _wait_committed(kafka.bootstrap_servers, group, topic, 60)
     finally:
         release.set()
         stop.set()
@@ -383,12 +383,7 @@ def test_sigterm_during_a_database_outage_exits_within_the_grace_period_losing_n
             interval=0.1,
             what="every event after the outage",
         )
-        eventually(
-            lambda: _committed(kafka.bootstrap_servers, group, topic) == 100,
-            timeout=30,
-            interval=0.1,
-            what="offsets committed to the end",
-        )
+        _wait_committed(kafka.bootstrap_servers, group, topic, 100)
     finally:
         _stop(child)
     assert _applied(engine, schema) == (100, 100)

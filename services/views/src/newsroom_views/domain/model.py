@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -108,20 +109,14 @@ def count(views: Iterable[View], *, now: dt.datetime, retention: Retention) -> I
     for view in views:
         article = view.article_id
         totals[article] += 1
-        second = math.floor(view.viewed_at.timestamp())
+        second = math.floor(view.viewed_at.timestamp())  # _epoch_second, inlined: per view
         minute = second - second % 60
         if minute >= oldest_minute:
             minutes[(article, minute)] += 1
         hour = second - second % 3600
         if hour >= oldest_hour:
             hours[(article, hour)] += 1
-    bucket: dict[int, dt.datetime] = {}
-
-    def start(second: int) -> dt.datetime:
-        if (moment := bucket.get(second)) is None:
-            moment = bucket[second] = dt.datetime.fromtimestamp(second, dt.UTC)
-        return moment
-
+    start = functools.cache(functools.partial(dt.datetime.fromtimestamp, tz=dt.UTC))
     return Increments(
         minutes={(article, start(m)): n for (article, m), n in minutes.items()},
         hours={(article, start(h)): n for (article, h), n in hours.items()},
