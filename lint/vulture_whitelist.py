@@ -42,3 +42,8 @@ _.otel_exporter_otlp_endpoint
 _.users_down
 _.replica_paused
 _.restored_sources
+
+# kafka-python's coordinator flags, set by newsroom_common.kafka_join_fix as kafka-python's
+# own join_group_async does, and read by kafka-python.
+_.rejoining
+_.rejoin_needed

@@ -7,6 +7,12 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from newsroom_common import kafka_join_fix
+
+# Every group consumer of the platform is built next to this module's helpers: patch
+# kafka-python's coordinator before any of them joins a group (see kafka_join_fix).
+kafka_join_fix.apply()
+
 
 def bootstrap_list(servers: str) -> list[str]:
     """`host:port,host:port` as a list."""

@@ -34,9 +34,10 @@ class Reader:
             group_id=group,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
-            # A group that joins while the fresh stack's topic has no partition metadata yet
-            # is assigned nothing; kafka-python looks again only at its next metadata refresh
-            # (5 minutes by default) and then rejoins. CI run 25 waited out its 60 s on that.
+            # A member that joins before its first metadata answer is assigned nothing and
+            # rejoins once the metadata shows the topic's partitions; look again every second.
+            # (That rejoin is what newsroom_common.kafka_join_fix repairs: CI runs 25 and 30
+            # waited out their 60 s with this reader stuck in it.)
             metadata_max_age_ms=1000,
         )
 
