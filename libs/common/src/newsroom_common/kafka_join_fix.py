@@ -20,6 +20,7 @@ heartbeat back on) instead of being sent again. A failed one is retried as kafka
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import kafka
@@ -31,14 +32,10 @@ from kafka.structs import MemberState
 # regression test says whether it still needs the fix).
 PATCHED_VERSION = "3.0.12"
 
-_APPLIED = False
 
-
+@functools.cache
 def apply() -> bool:
     """Patch kafka-python's coordinator once; True if the running version is patched."""
-    global _APPLIED
-    if _APPLIED:
-        return True
     if kafka.__version__ != PATCHED_VERSION:
         return False
     need_rejoin = ConsumerCoordinator.need_rejoin
@@ -66,5 +63,4 @@ def apply() -> bool:
 
     ConsumerCoordinator.need_rejoin = need_rejoin_or_join_pending
     BaseCoordinator.join_group_async = join_group_taking_up_finished_attempts
-    _APPLIED = True
     return True
