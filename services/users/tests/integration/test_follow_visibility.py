@@ -75,6 +75,9 @@ def watch_and_reader(stack: Any) -> Iterator[tuple[KafkaReplicaWatch, Reader]]:
     try:
         yield watch, reader
     finally:
+        # The watch's clients too: left open, their I/O threads outlived the session and
+        # logged to a closed stream at exit (CI runs 32 and 34).
+        watch.close()
         reader.close()
         engine.dispose()
 

@@ -188,6 +188,10 @@ class KafkaReplicaWatch:
                 self._consumers[group] = consumer
             return consumer
 
+    def close(self) -> None:
+        """Close the Kafka clients built so far; a later wait builds new ones."""
+        self._reset()
+
     def _reset(self) -> None:
         with self._lock:
             consumers, self._consumers = self._consumers, {}
