@@ -107,7 +107,7 @@ class KafkaReplicaWatch:
             # the replicas; answer it rather than fail it. The next follow starts afresh.
             log.warning("cannot read the replicas' positions: %s", exc)
             FOLLOW_VISIBILITY.labels("kafka_unavailable").inc()
-            self._reset()
+            self.close()
             return False
 
     def _wait_relayed(self, event_id: str, deadline: float) -> bytes | None:
@@ -190,9 +190,6 @@ class KafkaReplicaWatch:
 
     def close(self) -> None:
         """Close the Kafka clients built so far; a later wait builds new ones."""
-        self._reset()
-
-    def _reset(self) -> None:
         with self._lock:
             consumers, self._consumers = self._consumers, {}
             admin, self._admin = self._admin, None
